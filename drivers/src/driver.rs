@@ -1,0 +1,143 @@
+//! The CNM driver verbs (after libnetwork's driverapi) and the values they
+//! exchange with the daemon core.
+//!
+//! The trait is synchronous on purpose: every verb is kernel work (netlink,
+//! sysctl) that blocks, and the core already runs it on a blocking thread.
+//! A remote (gRPC) driver blocks on its client call there as well.
+
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+use std::os::fd::BorrowedFd;
+
+use ipnetwork::IpNetwork;
+
+use crate::DriverError;
+
+/// What a driver can do, reported once at registration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Capabilities {
+    /// "local" (one host) or "global" (multi-host).
+    pub scope: &'static str,
+    /// Whether endpoints get a network namespace of their own (false for
+    /// `host` and `null`, whose sandboxes have no interface from us).
+    pub creates_interfaces: bool,
+}
+
+/// One subnet of a network with its gateway, as IPAM decided it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SubnetSpec {
+    pub subnet: IpNetwork,
+    /// The gateway address (inside `subnet`); the bridge driver puts it on
+    /// the bridge with the subnet's prefix length.
+    pub gateway: Option<IpAddr>,
+}
+
+/// A network as the driver sees it. Options are the raw `-o key=value`
+/// pairs; each driver parses them into its own typed struct and rejects
+/// keys it does not know.
+#[derive(Debug, Clone)]
+pub struct NetworkSpec {
+    /// 64 hex digits.
+    pub id: String,
+    pub name: String,
+    pub options: BTreeMap<String, String>,
+    pub subnets: Vec<SubnetSpec>,
+    pub internal: bool,
+    pub enable_ipv6: bool,
+}
+
+/// An endpoint: one interface of one sandbox on one network.
+#[derive(Debug, Clone)]
+pub struct EndpointSpec {
+    /// 64 hex digits.
+    pub id: String,
+    pub mac: [u8; 6],
+    /// Addresses with the subnet's prefix length.
+    pub addresses: Vec<IpNetwork>,
+}
+
+/// The sandbox an endpoint joins: its network namespace, already open.
+#[derive(Debug, Clone, Copy)]
+pub struct SandboxSpec<'a> {
+    pub netns: BorrowedFd<'a>,
+    /// The final interface name inside the sandbox ("eth0", "eth1", …).
+    pub ifname: &'a str,
+}
+
+/// Where the sandbox-side interface is after `join`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SandboxInterface {
+    /// The driver created it inside the sandbox already, named as asked and
+    /// still down (the cheap path: one netlink request for a veth pair).
+    Created,
+    /// The interface exists in the host namespace under this name; the core
+    /// moves it into the sandbox and renames it (libnetwork's protocol,
+    /// used by remote drivers).
+    InHost { name: String },
+    /// No interface at all (host and null networks).
+    None,
+}
+
+/// What `join` hands back to the core.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JoinInfo {
+    pub interface: SandboxInterface,
+    pub gateway_v4: Option<IpAddr>,
+    pub gateway_v6: Option<IpAddr>,
+    /// Extra routes to add in the sandbox (destination, next hop).
+    pub static_routes: Vec<(IpNetwork, Option<IpAddr>)>,
+    /// MTU for the sandbox interface, if the driver sets one.
+    pub mtu: Option<u32>,
+}
+
+/// What the core tells a driver at start-up so it can put the kernel in
+/// line with the store: everything listed must exist, everything else the
+/// driver owns is removed.
+#[derive(Debug, Clone, Default)]
+pub struct ReconcileReport {
+    /// Kernel objects that were missing and have been made again.
+    pub recreated: Vec<String>,
+    /// Kernel objects nobody owns any more that were removed.
+    pub removed: Vec<String>,
+    /// Endpoints (ids) whose kernel side is gone; the core forgets them.
+    pub lost_endpoints: Vec<String>,
+}
+
+/// The verbs of a network driver.
+pub trait Driver: Send + Sync {
+    /// The name users type after `-d`.
+    fn name(&self) -> &str;
+
+    fn capabilities(&self) -> Capabilities;
+
+    /// Checks options and subnets before anything is created, so a bad
+    /// request changes nothing.
+    fn validate_network(&self, net: &NetworkSpec) -> Result<(), DriverError>;
+
+    /// Makes the network's kernel objects (a bridge, …). Idempotent: an
+    /// existing object that matches is kept.
+    fn create_network(&self, net: &NetworkSpec) -> Result<(), DriverError>;
+
+    /// Removes the network's kernel objects. Missing objects are not an error.
+    fn delete_network(&self, net: &NetworkSpec) -> Result<(), DriverError>;
+
+    /// Creates the interface of `ep` and hands it to `sandbox`. On error the
+    /// driver leaves nothing behind.
+    fn join(
+        &self,
+        net: &NetworkSpec,
+        ep: &EndpointSpec,
+        sandbox: SandboxSpec<'_>,
+    ) -> Result<JoinInfo, DriverError>;
+
+    /// Removes the host side of `ep`. Missing objects are not an error (the
+    /// sandbox may be gone already, taking the interface with it).
+    fn leave(&self, net: &NetworkSpec, ep: &EndpointSpec) -> Result<(), DriverError>;
+
+    /// Puts the kernel in line with the store after a (re)start.
+    fn reconcile(
+        &self,
+        networks: &[NetworkSpec],
+        endpoints: &[(String, EndpointSpec)],
+    ) -> Result<ReconcileReport, DriverError>;
+}
