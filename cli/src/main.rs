@@ -1,1 +1,108 @@
-fn main() {}
+//! `cnm`: the command line client of cnmd. Commands, flags and output follow
+//! `docker network …`; everything talks gRPC (`cnm.v1`) over cnmd's unix socket.
+
+mod client;
+mod error;
+mod filter;
+mod keyvalue;
+mod network;
+mod output;
+mod system;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Command line of `cnm`.
+#[derive(Debug, Parser)]
+#[command(
+    name = "cnm",
+    version,
+    about = "Command line client of cnmd, the container networking daemon"
+)]
+struct Cli {
+    /// Daemon socket to connect to
+    #[arg(
+        short = 'H',
+        long,
+        env = "CNM_HOST",
+        hide_env_values = true,
+        default_value = client::DEFAULT_HOST,
+        value_name = "unix://PATH",
+        global = true
+    )]
+    host: String,
+
+    /// Set the logging level (accepted for Docker compatibility; unused)
+    #[arg(
+        short = 'l',
+        long,
+        value_name = "LEVEL",
+        default_value = "info",
+        value_parser = ["debug", "info", "warn", "error", "fatal"],
+        global = true
+    )]
+    log_level: String,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+#[allow(
+    clippy::large_enum_variant,
+    reason = "parsed once per process; boxing would only add an allocation"
+)]
+enum Command {
+    /// Manage networks
+    #[command(visible_alias = "net")]
+    Network {
+        #[command(subcommand)]
+        command: network::NetworkCommand,
+    },
+    /// Manage cnmd
+    System {
+        #[command(subcommand)]
+        command: system::SystemCommand,
+    },
+    /// Show the cnm version information
+    Version,
+}
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    // Nothing logs yet; the flag exists so Docker-style invocations parse.
+    let _ = cli.log_level;
+    let result = match cli.command {
+        Command::Network { command } => network::run(command, &cli.host).await,
+        Command::System { command } => system::run(command, &cli.host).await,
+        Command::Version => system::version(&cli.host).await,
+    };
+    error::exit_code(result)
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    use super::*;
+
+    #[test]
+    fn command_line_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn net_is_an_alias_of_network() {
+        let cli = Cli::try_parse_from(["cnm", "net", "ls", "-q"]).expect("parses");
+        assert!(matches!(cli.command, Command::Network { .. }));
+    }
+
+    #[test]
+    fn host_may_follow_the_subcommand() {
+        let cli =
+            Cli::try_parse_from(["cnm", "net", "ls", "-H", "unix:///tmp/x.sock"]).expect("parses");
+        assert_eq!(cli.host, "unix:///tmp/x.sock");
+    }
+}
