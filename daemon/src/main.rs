@@ -1,1 +1,91 @@
-fn main() {}
+//! cnmd: the cnm container networking daemon.
+
+mod api;
+mod config;
+mod core;
+mod ipam;
+mod model;
+mod store;
+
+use std::sync::Arc;
+
+use anyhow::Context;
+use clap::Parser;
+use tracing_subscriber::EnvFilter;
+
+use crate::config::Config;
+use crate::core::{Core, Drivers};
+use crate::store::SledStore;
+
+fn main() -> std::process::ExitCode {
+    let config = Config::parse();
+    init_logging(&config.log_level);
+    match run(config) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(err) => {
+            tracing::error!("{err:#}");
+            eprintln!("cnmd: {err:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_logging(level: &str) {
+    let filter = EnvFilter::try_from_env("CNMD_LOG").unwrap_or_else(|_| EnvFilter::new(level));
+    use std::io::IsTerminal;
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(std::io::stderr().is_terminal())
+        .with_writer(std::io::stderr)
+        .init();
+}
+
+fn run(config: Config) -> anyhow::Result<()> {
+    let socket = config.unix_socket()?;
+    config.prepare_dirs()?;
+    // Held for the daemon's life: a second cnmd on the same root would
+    // corrupt the kernel/store mirror.
+    let _lock = config.lock_root()?;
+    let store = SledStore::open(&config.root.join("state")).context("open the state store")?;
+    let core = Core::start(Arc::new(store), Drivers::builtin(), config.pools()?)
+        .map_err(|err| anyhow::anyhow!(err.full_message()))
+        .context("load state")?;
+    let core = Arc::new(core);
+
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .context("start the async runtime")?;
+    runtime.block_on(async {
+        let listener = api::bind_unix(&socket)?;
+        tracing::info!(socket = %socket.display(), version = api::VERSION, "cnmd ready");
+        let served = api::serve(
+            core,
+            listener,
+            config.root.display().to_string(),
+            config.run_root.display().to_string(),
+            shutdown_signal(),
+        )
+        .await;
+        let _ = std::fs::remove_file(&socket);
+        tracing::info!("cnmd stopped");
+        served
+    })
+}
+
+/// Completes on SIGTERM or SIGINT.
+async fn shutdown_signal() {
+    use tokio::signal::unix::{signal, SignalKind};
+    let (Ok(mut term), Ok(mut int)) = (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+    ) else {
+        tracing::error!("cannot install signal handlers; stop cnmd with SIGKILL");
+        return std::future::pending().await;
+    };
+    tokio::select! {
+        _ = term.recv() => tracing::info!("SIGTERM: shutting down"),
+        _ = int.recv() => tracing::info!("SIGINT: shutting down"),
+    }
+}

@@ -11,6 +11,10 @@ pub enum DriverError {
         driver: &'static str,
         message: String,
     },
+    /// A network or endpoint the driver cannot work with (an id that is not
+    /// hex, a gateway outside its subnet, …).
+    #[error("{object}: {reason}")]
+    InvalidSpec { object: String, reason: String },
     /// The request makes no sense for this driver (e.g. joining `host`).
     #[error("driver {driver} cannot {operation}: {reason}")]
     Unsupported {
@@ -18,10 +22,73 @@ pub enum DriverError {
         operation: &'static str,
         reason: String,
     },
+    /// A kernel object the request needs is missing (e.g. the bridge of a
+    /// network that someone deleted by hand).
+    #[error("{object} not found; {hint}")]
+    NotFound { object: String, hint: &'static str },
     /// A kernel object of another owner stands where ours should be.
     #[error("{object} already exists and is not {expected}; remove it or choose another name")]
     Conflict { object: String, expected: String },
     /// The kernel refused or failed a request.
     #[error(transparent)]
     Sys(#[from] SysError),
+    /// A best-effort pass (reconcile) kept going past failures; all of them.
+    #[error("{} errors: {}", .0.len(), join(.0))]
+    Several(Vec<DriverError>),
+}
+
+impl DriverError {
+    /// One error for a list collected by a best-effort pass: None if empty,
+    /// the error itself if alone, `Several` otherwise.
+    pub fn from_many(mut errors: Vec<DriverError>) -> Option<DriverError> {
+        match errors.len() {
+            0 => None,
+            1 => errors.pop(),
+            _ => Some(DriverError::Several(errors)),
+        }
+    }
+}
+
+/// "first: its cause; second: its cause": each error with its source chain,
+/// since the list itself has no single source.
+fn join(errors: &[DriverError]) -> String {
+    errors
+        .iter()
+        .map(|e| {
+            let mut text = e.to_string();
+            let mut source = std::error::Error::source(e);
+            while let Some(cause) = source {
+                text.push_str(": ");
+                text.push_str(&cause.to_string());
+                source = cause.source();
+            }
+            text
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn several_lists_every_error_with_its_cause() {
+        let errors = vec![
+            DriverError::Sys(SysError::from_errno("delete link", "cnmv0", libc::EPERM)),
+            DriverError::NotFound {
+                object: "bridge cnm0".into(),
+                hint: "recreate the network",
+            },
+        ];
+        let text = DriverError::from_many(errors)
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(text.starts_with("2 errors: delete link cnmv0: "), "{text}");
+        assert!(
+            text.ends_with("; bridge cnm0 not found; recreate the network"),
+            "{text}"
+        );
+        assert!(DriverError::from_many(Vec::new()).is_none());
+    }
 }

@@ -11,8 +11,11 @@ pub mod host;
 pub mod null;
 pub mod sys;
 
+pub use bridge::BridgeDriver;
 pub use driver::{
     Capabilities, Driver, EndpointSpec, JoinInfo, NetworkSpec, ReconcileReport, SandboxInterface,
     SandboxSpec, SubnetSpec,
 };
 pub use error::DriverError;
+pub use host::HostDriver;
+pub use null::NullDriver;

@@ -191,6 +191,7 @@ impl Ipam {
     }
 
     /// True if the address is taken on that network, by an endpoint or by the subnet itself.
+    #[cfg(test)]
     pub fn is_allocated(&self, network_id: &str, addr: IpAddr) -> bool {
         self.networks
             .get(network_id)

@@ -147,6 +147,7 @@ impl SubnetAllocator {
         self.subnet.contains(addr)
     }
 
+    #[cfg(test)]
     pub(super) fn is_taken(&self, addr: IpAddr) -> bool {
         self.contains(addr) && self.taken.contains(cidr::to_u128(addr))
     }

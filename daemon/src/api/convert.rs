@@ -1,0 +1,179 @@
+//! Between wire messages (cnm.v1) and the core's types. Parsing user input
+//! here gives one clear InvalidArgument naming the bad value.
+
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+use std::path::PathBuf;
+
+use ::pb::v1 as pb;
+use ipnetwork::IpNetwork;
+use tonic::Status;
+
+use crate::core::{NetworkView, SandboxSelector, SandboxView};
+use crate::ipam::SubnetRequest;
+use crate::model::{parse_mac, EndpointRecord, NetworkRecord};
+
+pub fn parse_cidr(what: &str, raw: &str) -> Result<IpNetwork, Status> {
+    raw.parse::<IpNetwork>().map_err(|err| {
+        Status::invalid_argument(format!(
+            "invalid {what} {raw:?}: {err}; expected CIDR like 172.20.0.0/16"
+        ))
+    })
+}
+
+pub fn parse_ip(what: &str, raw: &str) -> Result<IpAddr, Status> {
+    raw.parse::<IpAddr>().map_err(|_| {
+        Status::invalid_argument(format!("invalid {what} {raw:?}: expected an IP address"))
+    })
+}
+
+fn optional<T>(
+    raw: &str,
+    parse: impl FnOnce(&str) -> Result<T, Status>,
+) -> Result<Option<T>, Status> {
+    if raw.is_empty() {
+        Ok(None)
+    } else {
+        parse(raw).map(Some)
+    }
+}
+
+pub fn subnet_requests(ipam: Option<&pb::Ipam>) -> Result<Vec<SubnetRequest>, Status> {
+    let Some(ipam) = ipam else {
+        return Ok(Vec::new());
+    };
+    ipam.config
+        .iter()
+        .map(|c| {
+            let aux_addresses = c
+                .auxiliary_addresses
+                .iter()
+                .map(|(name, ip)| Ok((name.clone(), parse_ip("aux-address", ip)?)))
+                .collect::<Result<BTreeMap<_, _>, Status>>()?;
+            Ok(SubnetRequest {
+                subnet: optional(&c.subnet, |s| parse_cidr("subnet", s))?,
+                ip_range: optional(&c.ip_range, |s| parse_cidr("ip-range", s))?,
+                gateway: optional(&c.gateway, |s| parse_ip("gateway", s))?,
+                aux_addresses,
+            })
+        })
+        .collect()
+}
+
+pub fn sandbox_selector(sandbox: Option<&pb::SandboxRef>) -> Result<SandboxSelector, Status> {
+    match sandbox.and_then(|s| s.kind.as_ref()) {
+        Some(pb::sandbox_ref::Kind::NetnsPath(path)) if !path.is_empty() => {
+            let path = PathBuf::from(path);
+            if !path.is_absolute() {
+                return Err(Status::invalid_argument(format!(
+                    "network namespace path {} must be absolute",
+                    path.display()
+                )));
+            }
+            Ok(SandboxSelector::NetnsPath(path))
+        }
+        Some(pb::sandbox_ref::Kind::Sandbox(key)) if !key.is_empty() => {
+            Ok(SandboxSelector::Known(key.clone()))
+        }
+        _ => Err(Status::invalid_argument(
+            "no sandbox given: pass --netns PATH or a container",
+        )),
+    }
+}
+
+pub fn mac(raw: &str) -> Result<Option<[u8; 6]>, Status> {
+    optional(raw, |s| parse_mac(s).map_err(Status::invalid_argument))
+}
+
+fn opt_string<T: ToString>(value: Option<T>) -> String {
+    value.map(|v| v.to_string()).unwrap_or_default()
+}
+
+pub fn network(view: &NetworkView) -> pb::Network {
+    let net = &view.network;
+    pb::Network {
+        name: net.name.to_string(),
+        id: net.id.clone(),
+        created: net.created.clone(),
+        scope: net.scope.clone(),
+        driver: net.driver.clone(),
+        enable_ipv6: net.enable_ipv6,
+        internal: net.internal,
+        ipam: Some(ipam(net)),
+        options: net.options.clone().into_iter().collect(),
+        labels: net.labels.clone().into_iter().collect(),
+        containers: view
+            .endpoints
+            .iter()
+            .map(|(ep, sb)| {
+                let resource = pb::EndpointResource {
+                    name: sb.name.to_string(),
+                    endpoint_id: ep.id.clone(),
+                    mac_address: ep.mac_string(),
+                    ipv4_address: opt_string(ep.ipv4),
+                    ipv6_address: opt_string(ep.ipv6),
+                };
+                (sb.id.clone(), resource)
+            })
+            .collect(),
+        builtin: net.builtin,
+    }
+}
+
+fn ipam(net: &NetworkRecord) -> pb::Ipam {
+    pb::Ipam {
+        driver: net.ipam_driver.clone(),
+        config: net
+            .subnets
+            .iter()
+            .map(|s| pb::IpamConfig {
+                subnet: s.subnet.to_string(),
+                ip_range: opt_string(s.ip_range),
+                gateway: opt_string(s.gateway),
+                auxiliary_addresses: s
+                    .aux_addresses
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.to_string()))
+                    .collect(),
+            })
+            .collect(),
+        options: Default::default(),
+    }
+}
+
+pub fn endpoint(ep: &EndpointRecord, net: &NetworkRecord) -> pb::Endpoint {
+    pb::Endpoint {
+        id: ep.id.clone(),
+        network_id: net.id.clone(),
+        network_name: net.name.to_string(),
+        sandbox_id: ep.sandbox_id.clone(),
+        interface: ep.ifname.clone(),
+        mac_address: ep.mac_string(),
+        ipv4_address: opt_string(ep.ipv4),
+        ipv6_address: opt_string(ep.ipv6),
+        gateway: opt_string(ep.gateway_v4),
+        ipv6_gateway: opt_string(ep.gateway_v6),
+        aliases: ep.aliases.clone(),
+    }
+}
+
+pub fn sandbox(view: &SandboxView) -> pb::Sandbox {
+    pb::Sandbox {
+        id: view.sandbox.id.clone(),
+        name: view.sandbox.name.to_string(),
+        netns_path: view.sandbox.netns_path.clone(),
+        endpoints: view
+            .endpoints
+            .iter()
+            .map(|(ep, net)| endpoint(ep, net))
+            .collect(),
+        created: view.sandbox.created.clone(),
+    }
+}
+
+pub fn filters(filters: &[pb::Filter]) -> Vec<(String, String)> {
+    filters
+        .iter()
+        .map(|f| (f.key.clone(), f.value.clone()))
+        .collect()
+}

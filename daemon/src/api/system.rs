@@ -1,0 +1,112 @@
+//! cnm.v1.SystemService: info, version, and the live event stream.
+
+use std::pin::Pin;
+use std::sync::Arc;
+
+use ::pb::v1 as pb;
+use pb::system_service_server::SystemService;
+use tokio_stream::wrappers::errors::BroadcastStreamRecvError;
+use tokio_stream::wrappers::BroadcastStream;
+use tokio_stream::{Stream, StreamExt};
+use tonic::{Request, Response, Status};
+
+use crate::core::{Core, Event};
+
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+pub const API_VERSION: &str = "cnm.v1";
+
+pub struct SystemApi {
+    core: Arc<Core>,
+    root_dir: String,
+    run_root: String,
+}
+
+impl SystemApi {
+    pub fn new(core: Arc<Core>, root_dir: String, run_root: String) -> Self {
+        SystemApi {
+            core,
+            root_dir,
+            run_root,
+        }
+    }
+}
+
+type EventStream = Pin<Box<dyn Stream<Item = Result<pb::Event, Status>> + Send>>;
+
+#[tonic::async_trait]
+impl SystemService for SystemApi {
+    async fn info(
+        &self,
+        _request: Request<pb::InfoRequest>,
+    ) -> Result<Response<pb::InfoResponse>, Status> {
+        let (networks, endpoints, sandboxes) = self.core.counts();
+        Ok(Response::new(pb::InfoResponse {
+            version: VERSION.into(),
+            networks: networks as u32,
+            endpoints: endpoints as u32,
+            sandboxes: sandboxes as u32,
+            root_dir: self.root_dir.clone(),
+            run_root: self.run_root.clone(),
+            drivers: self.core.driver_names(),
+            kernel_version: kernel_version(),
+            warnings: Vec::new(),
+            store: self.core.store_description(),
+        }))
+    }
+
+    async fn version(
+        &self,
+        _request: Request<pb::VersionRequest>,
+    ) -> Result<Response<pb::VersionResponse>, Status> {
+        Ok(Response::new(pb::VersionResponse {
+            version: VERSION.into(),
+            api_version: API_VERSION.into(),
+            os: std::env::consts::OS.into(),
+            arch: std::env::consts::ARCH.into(),
+        }))
+    }
+
+    type EventsStream = EventStream;
+
+    async fn events(
+        &self,
+        request: Request<pb::EventsRequest>,
+    ) -> Result<Response<EventStream>, Status> {
+        let filters = request.into_inner().filters;
+        let stream =
+            BroadcastStream::new(self.core.subscribe()).filter_map(move |item| match item {
+                Ok(event) if matches_filters(&event, &filters) => Some(Ok(to_pb(event))),
+                Ok(_) => None,
+                // A slow reader missed events: say so instead of silently
+                // skipping them.
+                Err(BroadcastStreamRecvError::Lagged(n)) => Some(Err(Status::data_loss(format!(
+                    "event stream fell behind and lost {n} events"
+                )))),
+            });
+        Ok(Response::new(Box::pin(stream)))
+    }
+}
+
+fn matches_filters(event: &Event, filters: &[pb::Filter]) -> bool {
+    filters.iter().all(|f| match f.key.as_str() {
+        "type" => event.kind == f.value,
+        "event" => event.action == f.value,
+        key => event.attributes.get(key).is_some_and(|v| *v == f.value),
+    })
+}
+
+fn to_pb(event: Event) -> pb::Event {
+    pb::Event {
+        r#type: event.kind.into(),
+        action: event.action.into(),
+        actor_id: event.actor_id,
+        attributes: event.attributes.into_iter().collect(),
+        time_nano: event.time_nano,
+    }
+}
+
+fn kernel_version() -> String {
+    nix::sys::utsname::uname()
+        .map(|u| u.release().to_string_lossy().into_owned())
+        .unwrap_or_default()
+}

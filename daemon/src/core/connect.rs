@@ -1,0 +1,328 @@
+//! `net connect`: give a sandbox an interface on a network.
+//!
+//! Order, chosen so that a crash at any instant can be repaired:
+//! 1. under the lock: check, allocate addresses, reserve the interface name;
+//! 2. kernel: the driver makes the interface inside the sandbox, the core
+//!    configures addresses and routes (rolled back on any failure);
+//! 3. store: endpoint and sandbox records in one flushed commit;
+//! 4. reply.
+//!
+//! A crash before 3 leaves a host veth without a record: reconcile deletes
+//! it, which removes the sandbox side too, and the addresses were never
+//! recorded. A crash after 3 leaves a complete, recorded endpoint.
+
+use std::net::IpAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use cnm_drivers::sys::Netns;
+use cnm_drivers::{Driver, EndpointSpec, NetworkSpec, SandboxSpec};
+
+use super::network_create::network_spec;
+use super::sandbox_setup::configure_endpoint;
+use super::state::{Entry, Phase};
+use super::{Core, CoreError};
+use crate::ipam::Family;
+use crate::model::{
+    mac_for, new_id, now_rfc3339, EndpointRecord, NetworkRecord, Record, SandboxName, SandboxRecord,
+};
+
+/// Which sandbox a connect or disconnect is about.
+#[derive(Debug, Clone)]
+pub enum SandboxSelector {
+    /// A network namespace made by another tool.
+    NetnsPath(PathBuf),
+    /// A sandbox cnmd knows: id, unique id prefix or name.
+    Known(String),
+}
+
+#[derive(Debug, Clone)]
+pub struct ConnectRequest {
+    pub network: String,
+    pub sandbox: SandboxSelector,
+    /// Name for a new sandbox (default: the namespace file's name).
+    pub name: Option<String>,
+    pub ipv4: Option<IpAddr>,
+    pub ipv6: Option<IpAddr>,
+    pub aliases: Vec<String>,
+    pub mac: Option<[u8; 6]>,
+}
+
+/// Everything step 2 and 3 need, decided under the lock in step 1.
+struct Plan {
+    network: NetworkRecord,
+    driver: Arc<dyn Driver>,
+    sandbox: SandboxRecord,
+    endpoint: EndpointRecord,
+}
+
+impl Core {
+    pub fn connect(
+        &self,
+        req: ConnectRequest,
+    ) -> Result<(EndpointRecord, NetworkRecord), CoreError> {
+        let netns = self.open_sandbox_netns(&req.sandbox)?;
+        let plan = self.plan_connect(&req, &netns)?;
+        match self.wire(&plan, &netns) {
+            Ok(endpoint) => {
+                let mut st = self.state();
+                if let Some(entry) = st.endpoints.get_mut(&endpoint.id) {
+                    entry.record = endpoint.clone();
+                    entry.phase = Phase::Ready;
+                }
+                drop(st);
+                tracing::info!(network = %plan.network.name, sandbox = %plan.sandbox.name,
+                    iface = %endpoint.ifname, endpoint = %endpoint.id, "connected");
+                self.emit(
+                    "network",
+                    "connect",
+                    &plan.network.id,
+                    &[
+                        ("name", plan.network.name.as_str()),
+                        ("container", &plan.sandbox.id),
+                        ("type", &plan.network.driver),
+                    ],
+                );
+                Ok((endpoint, plan.network))
+            }
+            Err(err) => {
+                self.forget_endpoint(&plan.endpoint);
+                Err(err)
+            }
+        }
+    }
+
+    fn open_sandbox_netns(&self, selector: &SandboxSelector) -> Result<Netns, CoreError> {
+        match selector {
+            SandboxSelector::NetnsPath(path) => Netns::open(path).map_err(|err| {
+                CoreError::InvalidArgument(format!(
+                    "cannot use network namespace {}: {err}",
+                    path.display()
+                ))
+            }),
+            SandboxSelector::Known(key) => {
+                let sandbox = self.state().find_sandbox(key)?.clone();
+                let netns = Netns::open(sandbox.netns_path.as_ref()).map_err(|err| {
+                    CoreError::FailedPrecondition(format!(
+                        "network namespace of sandbox {} is gone ({err}); disconnect it",
+                        sandbox.name
+                    ))
+                })?;
+                if (netns.id().dev, netns.id().ino) != (sandbox.netns_dev, sandbox.netns_ino) {
+                    return Err(CoreError::FailedPrecondition(format!(
+                        "{} is no longer the network namespace of sandbox {}; disconnect it",
+                        sandbox.netns_path, sandbox.name
+                    )));
+                }
+                Ok(netns)
+            }
+        }
+    }
+
+    /// Step 1: checks and reservations, all under the lock.
+    fn plan_connect(&self, req: &ConnectRequest, netns: &Netns) -> Result<Plan, CoreError> {
+        let mut st = self.state();
+        let network = st.find_network(&req.network)?.clone();
+        if st.network_phase(&network.id) != Some(Phase::Ready) {
+            return Err(CoreError::FailedPrecondition(format!(
+                "network {} is being created or removed; try again",
+                network.name
+            )));
+        }
+        let driver = self.drivers.get(&network.driver)?;
+        let sandbox = match st.sandbox_by_netns(netns.id()) {
+            Some(sb) => sb.clone(),
+            None => new_sandbox_record(req, netns, &st)?,
+        };
+        if st.endpoint_between(&sandbox.id, &network.id).is_some() {
+            return Err(CoreError::AlreadyExists(format!(
+                "sandbox {} is already connected to network {}",
+                sandbox.name, network.name
+            )));
+        }
+        let has_default = st
+            .endpoints_of_sandbox(&sandbox.id)
+            .any(|e| e.record.default_route);
+        let ifname = st.next_ifname(&sandbox.id);
+        let (ipv4, ipv6) = allocate_addresses(&mut st.ipam, &network, req)?;
+        let endpoint = EndpointRecord {
+            id: new_id(),
+            network_id: network.id.clone(),
+            sandbox_id: sandbox.id.clone(),
+            ifname,
+            mac: req.mac.unwrap_or_else(|| mac_for(ipv4)),
+            ipv4,
+            ipv6,
+            static_ipv4: req.ipv4.is_some(),
+            static_ipv6: req.ipv6.is_some(),
+            aliases: req.aliases.clone(),
+            gateway_v4: None,
+            gateway_v6: None,
+            default_route: !network.internal && !has_default,
+            created: now_rfc3339(),
+        };
+        st.endpoints.insert(
+            endpoint.id.clone(),
+            Entry::new(endpoint.clone(), Phase::Creating),
+        );
+        st.sandboxes
+            .entry(sandbox.id.clone())
+            .or_insert_with(|| sandbox.clone());
+        Ok(Plan {
+            network,
+            driver,
+            sandbox,
+            endpoint,
+        })
+    }
+
+    /// Steps 2 and 3. On error nothing is left in the kernel or the store.
+    fn wire(&self, plan: &Plan, netns: &Netns) -> Result<EndpointRecord, CoreError> {
+        let net_spec = network_spec(&plan.network);
+        let ep_spec = endpoint_spec(&plan.endpoint);
+        let sandbox_spec = SandboxSpec {
+            netns: netns.fd(),
+            ifname: &plan.endpoint.ifname,
+        };
+        let join = plan.driver.join(&net_spec, &ep_spec, sandbox_spec)?;
+        let mut endpoint = plan.endpoint.clone();
+        endpoint.gateway_v4 = join.gateway_v4;
+        endpoint.gateway_v6 = join.gateway_v6;
+        endpoint.default_route &= join.gateway_v4.is_some() || join.gateway_v6.is_some();
+        let done =
+            configure_endpoint(netns, &plan.sandbox.netns_path, &join, &endpoint).and_then(|()| {
+                self.store
+                    .commit(&[endpoint.put(), plan.sandbox.put()])
+                    .map_err(CoreError::from)
+            });
+        if let Err(err) = done {
+            rollback_join(
+                plan.driver.as_ref(),
+                &net_spec,
+                &ep_spec,
+                netns,
+                &endpoint.ifname,
+            );
+            return Err(err);
+        }
+        Ok(endpoint)
+    }
+
+    /// Drops an endpoint (and its sandbox, if it was the last) from memory
+    /// and gives its addresses back.
+    pub(super) fn forget_endpoint(&self, endpoint: &EndpointRecord) {
+        let mut st = self.state();
+        st.endpoints.remove(&endpoint.id);
+        for addr in endpoint.addresses() {
+            st.ipam.release(&endpoint.network_id, addr.ip());
+        }
+        if st
+            .endpoints_of_sandbox(&endpoint.sandbox_id)
+            .next()
+            .is_none()
+        {
+            st.sandboxes.remove(&endpoint.sandbox_id);
+        }
+    }
+}
+
+fn new_sandbox_record(
+    req: &ConnectRequest,
+    netns: &Netns,
+    st: &super::state::State,
+) -> Result<SandboxRecord, CoreError> {
+    let SandboxSelector::NetnsPath(path) = &req.sandbox else {
+        return Err(CoreError::Internal("known sandbox without a record".into()));
+    };
+    let raw_name = match &req.name {
+        Some(name) => name.clone(),
+        None => path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default(),
+    };
+    let name = SandboxName::parse(&raw_name).map_err(|msg| {
+        CoreError::InvalidArgument(if req.name.is_some() {
+            msg
+        } else {
+            format!("{msg}; pass --name")
+        })
+    })?;
+    if let Some(other) = st.sandbox_name_taken(name.as_str()) {
+        return Err(CoreError::AlreadyExists(format!(
+            "the name {name} is already in use by sandbox {} ({}); choose another --name",
+            crate::model::short_id(&other.id),
+            other.netns_path
+        )));
+    }
+    Ok(SandboxRecord {
+        id: new_id(),
+        name,
+        netns_path: path.display().to_string(),
+        netns_dev: netns.id().dev,
+        netns_ino: netns.id().ino,
+        created: now_rfc3339(),
+    })
+}
+
+fn allocate_addresses(
+    ipam: &mut crate::ipam::Ipam,
+    network: &NetworkRecord,
+    req: &ConnectRequest,
+) -> Result<(Option<ipnetwork::IpNetwork>, Option<ipnetwork::IpNetwork>), CoreError> {
+    let has = |v4: bool| network.subnets.iter().any(|s| s.subnet.is_ipv4() == v4);
+    let no_subnet = |fam: &str, flag: &str| {
+        CoreError::InvalidArgument(format!(
+            "network {} has no {fam} subnet for {flag}",
+            network.name
+        ))
+    };
+    if req.ipv4.is_some() && !has(true) {
+        return Err(no_subnet("IPv4", "--ip"));
+    }
+    if req.ipv6.is_some() && !has(false) {
+        return Err(no_subnet("IPv6", "--ip6"));
+    }
+    let ipv4 = match has(true) {
+        true => Some(ipam.allocate(&network.id, Family::V4, req.ipv4)?),
+        false => None,
+    };
+    let ipv6 = match has(false) {
+        true => match ipam.allocate(&network.id, Family::V6, req.ipv6) {
+            Ok(addr) => Some(addr),
+            Err(err) => {
+                if let Some(v4) = ipv4 {
+                    ipam.release(&network.id, v4.ip());
+                }
+                return Err(err.into());
+            }
+        },
+        false => None,
+    };
+    Ok((ipv4, ipv6))
+}
+
+pub(super) fn endpoint_spec(endpoint: &EndpointRecord) -> EndpointSpec {
+    EndpointSpec {
+        id: endpoint.id.clone(),
+        mac: endpoint.mac,
+        addresses: endpoint.addresses().collect(),
+    }
+}
+
+/// Best-effort undo of a join: the sandbox side first (so the sandbox never
+/// keeps a half-configured interface), then whatever the driver made.
+fn rollback_join(
+    driver: &dyn Driver,
+    net: &NetworkSpec,
+    ep: &EndpointSpec,
+    netns: &Netns,
+    ifname: &str,
+) {
+    if let Err(err) = super::sandbox_setup::remove_interface(netns, ifname) {
+        tracing::warn!(iface = ifname, error = %err, "rollback: remove sandbox interface");
+    }
+    if let Err(err) = driver.leave(net, ep) {
+        tracing::warn!(endpoint = %ep.id, error = %err, "rollback: driver leave");
+    }
+}

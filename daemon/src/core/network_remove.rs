@@ -1,0 +1,95 @@
+//! `net rm` and `net prune`.
+//!
+//! Removal deletes the kernel objects first and the record last: a crash in
+//! between leaves a record whose bridge reconcile makes again, so a network
+//! never exists in the kernel without the store knowing it.
+
+use super::network_create::network_spec;
+use super::state::Phase;
+use super::{Core, CoreError, NetworkFilter};
+use crate::model::Record;
+
+impl Core {
+    pub fn remove_network(&self, key: &str) -> Result<String, CoreError> {
+        let record = {
+            let mut st = self.state();
+            let record = st.find_network(key)?.clone();
+            if record.builtin {
+                return Err(CoreError::FailedPrecondition(format!(
+                    "{} is a pre-defined network and cannot be removed",
+                    record.name
+                )));
+            }
+            if st.network_phase(&record.id) != Some(Phase::Ready) {
+                return Err(CoreError::FailedPrecondition(format!(
+                    "network {} is being created or removed; try again",
+                    record.name
+                )));
+            }
+            if st.endpoints_of_network(&record.id).next().is_some() {
+                return Err(CoreError::FailedPrecondition(format!(
+                    "error while removing network: network {} id {} has active endpoints",
+                    record.name, record.id
+                )));
+            }
+            if let Some(entry) = st.networks.get_mut(&record.id) {
+                entry.phase = Phase::Removing;
+            }
+            record
+        };
+        let driver = self.drivers.get(&record.driver)?;
+        let removed = driver
+            .delete_network(&network_spec(&record))
+            .map_err(CoreError::from)
+            .and_then(|()| {
+                self.store
+                    .commit(&[record.delete()])
+                    .map_err(CoreError::from)
+            });
+        let mut st = self.state();
+        if let Err(err) = removed {
+            if let Some(entry) = st.networks.get_mut(&record.id) {
+                entry.phase = Phase::Ready;
+            }
+            return Err(err);
+        }
+        st.networks.remove(&record.id);
+        st.ipam.remove_network(&record.id);
+        drop(st);
+        tracing::info!(network = %record.name, id = %record.id, "network removed");
+        self.emit(
+            "network",
+            "destroy",
+            &record.id,
+            &[("name", record.name.as_str()), ("type", &record.driver)],
+        );
+        Ok(record.name.to_string())
+    }
+
+    /// Removes every custom network without endpoints that matches the
+    /// filter; returns the names removed.
+    pub fn prune_networks(&self, filter: &NetworkFilter) -> Result<Vec<String>, CoreError> {
+        let candidates: Vec<String> = {
+            let st = self.state();
+            st.networks
+                .values()
+                .filter(|e| {
+                    e.phase == Phase::Ready && !e.record.builtin && filter.matches(&e.record)
+                })
+                .filter(|e| st.endpoints_of_network(&e.record.id).next().is_none())
+                .map(|e| e.record.id.clone())
+                .collect()
+        };
+        let mut removed = Vec::new();
+        for id in candidates {
+            match self.remove_network(&id) {
+                Ok(name) => removed.push(name),
+                // Someone connected meanwhile: not ours to prune any more.
+                Err(CoreError::FailedPrecondition(_) | CoreError::NotFound(_)) => {}
+                Err(err) => return Err(err),
+            }
+        }
+        removed.sort();
+        Ok(removed)
+    }
+}

@@ -1,0 +1,12 @@
+//! Kernel tests for `sys` and the built-in drivers. Each test works only in
+//! throwaway namespaces of its own (`Netns::new_anonymous`), so it never
+//! touches this machine's interfaces and tests can run in parallel. Without
+//! root each prints "SKIPPED: needs root" and returns.
+
+mod bridge;
+mod common;
+mod host_null;
+mod netlink;
+mod netns;
+mod reconcile;
+mod timing;
