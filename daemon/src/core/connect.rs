@@ -19,6 +19,7 @@ use cnm_drivers::sys::Netns;
 use cnm_drivers::{Driver, EndpointSpec, NetworkSpec, SandboxSpec};
 
 use super::network_create::network_spec;
+use super::phases::Phases;
 use super::sandbox_setup::configure_endpoint;
 use super::state::{Entry, Phase};
 use super::{Core, CoreError};
@@ -61,9 +62,14 @@ impl Core {
         &self,
         req: ConnectRequest,
     ) -> Result<(EndpointRecord, NetworkRecord), CoreError> {
+        let mut phases = Phases::start();
         let netns = self.open_sandbox_netns(&req.sandbox)?;
+        phases.mark("open");
         let plan = self.plan_connect(&req, &netns)?;
-        match self.wire(&plan, &netns) {
+        phases.mark("plan");
+        let wired = self.wire(&plan, &netns, &mut phases);
+        phases.log("connect");
+        match wired {
             Ok(endpoint) => {
                 let mut st = self.state();
                 if let Some(entry) = st.endpoints.get_mut(&endpoint.id) {
@@ -177,7 +183,12 @@ impl Core {
     }
 
     /// Steps 2 and 3. On error nothing is left in the kernel or the store.
-    fn wire(&self, plan: &Plan, netns: &Netns) -> Result<EndpointRecord, CoreError> {
+    fn wire(
+        &self,
+        plan: &Plan,
+        netns: &Netns,
+        phases: &mut Phases,
+    ) -> Result<EndpointRecord, CoreError> {
         let net_spec = network_spec(&plan.network);
         let ep_spec = endpoint_spec(&plan.endpoint);
         let sandbox_spec = SandboxSpec {
@@ -185,15 +196,17 @@ impl Core {
             ifname: &plan.endpoint.ifname,
         };
         let join = plan.driver.join(&net_spec, &ep_spec, sandbox_spec)?;
+        phases.mark("join");
         let mut endpoint = plan.endpoint.clone();
         endpoint.gateway_v4 = join.gateway_v4;
         endpoint.gateway_v6 = join.gateway_v6;
         endpoint.default_route &= join.gateway_v4.is_some() || join.gateway_v6.is_some();
         let done =
             configure_endpoint(netns, &plan.sandbox.netns_path, &join, &endpoint).and_then(|()| {
-                self.store
-                    .commit(&[endpoint.put(), plan.sandbox.put()])
-                    .map_err(CoreError::from)
+                phases.mark("configure");
+                let committed = self.store.commit(&[endpoint.put(), plan.sandbox.put()]);
+                phases.mark("commit");
+                committed.map_err(CoreError::from)
             });
         if let Err(err) = done {
             rollback_join(

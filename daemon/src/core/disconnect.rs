@@ -12,7 +12,8 @@ use cnm_drivers::Driver;
 
 use super::connect::endpoint_spec;
 use super::network_create::network_spec;
-use super::sandbox_setup::{add_default_routes, remove_interface};
+use super::phases::Phases;
+use super::sandbox_setup::{add_default_routes, detach_interface};
 use super::state::Phase;
 use super::{Core, CoreError, SandboxSelector};
 use crate::model::{EndpointRecord, NetworkRecord, Record, SandboxRecord};
@@ -37,8 +38,12 @@ struct Plan {
 
 impl Core {
     pub fn disconnect(&self, req: DisconnectRequest) -> Result<(), CoreError> {
+        let mut phases = Phases::start();
         let plan = self.plan_disconnect(&req)?;
-        if let Err(err) = self.unwire(&plan) {
+        phases.mark("plan");
+        let unwired = self.unwire(&plan, &mut phases);
+        phases.log("disconnect");
+        if let Err(err) = unwired {
             if !req.force {
                 if let Some(entry) = self.state().endpoints.get_mut(&plan.endpoint.id) {
                     entry.phase = Phase::Ready;
@@ -141,7 +146,7 @@ impl Core {
         })
     }
 
-    fn unwire(&self, plan: &Plan) -> Result<(), CoreError> {
+    fn unwire(&self, plan: &Plan, phases: &mut Phases) -> Result<(), CoreError> {
         let path = &plan.sandbox.netns_path;
         // The namespace may be gone (its interfaces went with it) or the path
         // may now hold another namespace: then there is nothing to undo
@@ -150,20 +155,24 @@ impl Core {
             (ns.id().dev, ns.id().ino) == (plan.sandbox.netns_dev, plan.sandbox.netns_ino)
         });
         if let Some(netns) = &netns {
-            remove_interface(netns, &plan.endpoint.ifname).map_err(CoreError::sys(format!(
+            detach_interface(netns, &plan.endpoint.ifname).map_err(CoreError::sys(format!(
                 "remove {} from {path}",
                 plan.endpoint.ifname
             )))?;
         }
+        phases.mark("detach");
         plan.driver
             .leave(&network_spec(&plan.network), &endpoint_spec(&plan.endpoint))?;
+        phases.mark("leave");
         if let (Some(netns), Some(next)) = (&netns, &plan.successor) {
             hand_over_default_route(netns, next).map_err(CoreError::sys(format!(
                 "move default route to {} in {path}",
                 next.ifname
             )))?;
         }
-        self.commit_disconnect(plan)
+        let committed = self.commit_disconnect(plan);
+        phases.mark("commit");
+        committed
     }
 
     fn commit_disconnect(&self, plan: &Plan) -> Result<(), CoreError> {

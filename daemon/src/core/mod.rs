@@ -21,6 +21,7 @@ mod events;
 mod filters;
 mod network_create;
 mod network_remove;
+mod phases;
 mod queries;
 mod reconcile;
 mod sandbox_setup;

@@ -2,8 +2,10 @@
 //! routes, loopback.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
 
-use cnm_drivers::sys::{Netlink, Netns};
+use cnm_drivers::sys::{Netlink, Netns, SysError};
 use cnm_drivers::{JoinInfo, SandboxInterface};
 use ipnetwork::IpNetwork;
 
@@ -69,7 +71,7 @@ pub(super) fn add_default_routes(
     nl: &mut Netlink,
     endpoint: &EndpointRecord,
     index: u32,
-) -> Result<(), cnm_drivers::sys::SysError> {
+) -> Result<(), SysError> {
     if let Some(gw) = endpoint.gateway_v4 {
         let any =
             IpNetwork::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), 0).expect("/0 is a valid prefix");
@@ -83,27 +85,79 @@ pub(super) fn add_default_routes(
     Ok(())
 }
 
-fn move_into_sandbox(
-    netns: &Netns,
-    host_name: &str,
-    ifname: &str,
-) -> Result<(), cnm_drivers::sys::SysError> {
+fn move_into_sandbox(netns: &Netns, host_name: &str, ifname: &str) -> Result<(), SysError> {
     let mut host = Netlink::open()?;
     let Some(link) = host.link_by_name(host_name)? else {
-        return Err(cnm_drivers::sys::SysError::new(
-            "find",
-            host_name.to_owned(),
-            std::io::Error::from_raw_os_error(libc::ENODEV),
-        ));
+        return Err(SysError::from_errno("find", host_name, libc::ENODEV));
     };
     host.move_to_netns(link.index, netns.fd(), Some(ifname))
 }
 
 /// Deletes an interface inside a sandbox; a missing one is fine. Deleting
 /// one end of a veth pair removes the other end too.
-pub(super) fn remove_interface(
-    netns: &Netns,
-    ifname: &str,
-) -> Result<bool, cnm_drivers::sys::SysError> {
+pub(super) fn remove_interface(netns: &Netns, ifname: &str) -> Result<bool, SysError> {
     Netlink::open_in(netns)?.delete_link_by_name(ifname)
+}
+
+/// Takes an interface out of a sandbox and returns as soon as the sandbox no
+/// longer lists it; a missing one is fine.
+///
+/// Why not just delete it: the kernel unlists a device at once, but the
+/// RTM_DELLINK request only returns after the RCU grace periods and
+/// reference waits of the unregister (~20 ms for a veth, PERF.md). That
+/// wait happens on a background thread here; the interface is already gone
+/// from the sandbox, and the host side of a veth goes with it.
+pub(super) fn detach_interface(netns: &Netns, ifname: &str) -> Result<(), SysError> {
+    let mut probe = Netlink::open_in(netns)?;
+    let Some(link) = probe.link_by_name(ifname)? else {
+        return Ok(());
+    };
+    let mut reaper = Netlink::open_in(netns)?;
+    let (done_tx, done_rx) = mpsc::channel();
+    let name = ifname.to_owned();
+    std::thread::Builder::new()
+        .name("cnm-link-reaper".into())
+        .spawn(move || {
+            let result = reaper.delete_link(link.index);
+            if let Err(err) = &result {
+                tracing::warn!(iface = %name, error = %err, "background interface delete");
+            }
+            // Nobody listens any more once the foreground saw it unlisted.
+            let _ = done_tx.send(result);
+        })
+        .map_err(|err| SysError::new("spawn reaper thread for", ifname, err))?;
+    let deadline = Instant::now() + DETACH_TIMEOUT;
+    loop {
+        match done_rx.try_recv() {
+            Ok(result) => return ok_if_gone(result),
+            Err(mpsc::TryRecvError::Disconnected) => {
+                return Err(SysError::from_errno(
+                    "delete (reaper died)",
+                    ifname,
+                    libc::EIO,
+                ))
+            }
+            Err(mpsc::TryRecvError::Empty) => {}
+        }
+        match probe.link_by_name(ifname)? {
+            Some(current) if current.index == link.index => {}
+            // Gone, or the name already belongs to a newer interface.
+            _ => return Ok(()),
+        }
+        if Instant::now() > deadline {
+            return ok_if_gone(done_rx.recv().unwrap_or(Ok(())));
+        }
+        std::thread::sleep(Duration::from_micros(100));
+    }
+}
+
+/// Longest a disconnect waits for the kernel to unlist an interface before
+/// it waits for the whole delete instead.
+const DETACH_TIMEOUT: Duration = Duration::from_secs(2);
+
+fn ok_if_gone(result: Result<(), SysError>) -> Result<(), SysError> {
+    match result {
+        Err(err) if !err.is_not_found() => Err(err),
+        _ => Ok(()),
+    }
 }
