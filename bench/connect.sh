@@ -19,8 +19,8 @@ source dev/deps
 CNM_PACKAGES+=(netavark aardvark-dns containernetworking-plugins iperf3 dnsperf jq)
 cnm_install_deps
 
-cargo build --release --locked -p cnm-daemon -p cnm-cli
-export CNM_BIN=$PWD/target/release
+CNM_BIN=$(dev/release -p cnm-daemon -p cnm-cli)
+export CNM_BIN
 
 # Ports come with the port-publishing issue: connect without -p until then.
 CNM_PUBLISH=${CNM_PUBLISH:-0} TOOLS=${TOOLS:-"cnm floor netavark cni"} PHASES=latency \

@@ -1,0 +1,141 @@
+//! Running external commands with a deadline and captured output, so a hung
+//! daemon or tool fails the test instead of hanging the whole suite.
+
+use std::fmt;
+use std::io::Read;
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::thread;
+use std::time::{Duration, Instant};
+
+/// How long any single tool or CLI invocation may take by default.
+pub const COMMAND_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// What a finished command printed and how it exited.
+#[derive(Debug, Clone)]
+pub struct CmdOutput {
+    /// The command line, for messages.
+    pub command: String,
+    /// Exit status; `None` when it was killed after the deadline.
+    pub status: Option<ExitStatus>,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl CmdOutput {
+    /// True when the command ran to completion and exited 0.
+    pub fn success(&self) -> bool {
+        self.status.is_some_and(|s| s.success())
+    }
+
+    /// True when the command was killed because it missed its deadline.
+    pub fn timed_out(&self) -> bool {
+        self.status.is_none()
+    }
+}
+
+impl fmt::Display for CmdOutput {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let status = match self.status {
+            Some(s) => s.to_string(),
+            None => "killed after deadline".to_string(),
+        };
+        write!(
+            f,
+            "`{}`: {status}\n--- stdout ---\n{}\n--- stderr ---\n{}",
+            self.command,
+            self.stdout.trim_end(),
+            self.stderr.trim_end()
+        )
+    }
+}
+
+/// Renders a command line for messages (`prog arg arg`).
+pub fn describe(cmd: &Command) -> String {
+    let mut s = cmd.get_program().to_string_lossy().into_owned();
+    for arg in cmd.get_args() {
+        s.push(' ');
+        let arg = arg.to_string_lossy();
+        if arg.is_empty() || arg.contains(char::is_whitespace) {
+            s.push_str(&format!("{arg:?}"));
+        } else {
+            s.push_str(&arg);
+        }
+    }
+    s
+}
+
+/// Runs `cmd` to completion with captured stdout/stderr, killing it after
+/// `timeout`. Panics only when the program cannot be started at all.
+pub fn run_with_timeout(cmd: &mut Command, timeout: Duration) -> CmdOutput {
+    let command = describe(cmd);
+    let mut child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start `{command}`: {e}"));
+    // Drain both pipes on threads so a chatty child cannot block on a full pipe.
+    let stdout = drain(child.stdout.take());
+    let stderr = drain(child.stderr.take());
+    let status = wait_deadline(&mut child, timeout);
+    CmdOutput {
+        command,
+        status,
+        stdout: stdout.join().unwrap_or_default(),
+        stderr: stderr.join().unwrap_or_default(),
+    }
+}
+
+/// Runs `cmd` with the default timeout.
+pub fn run(cmd: &mut Command) -> CmdOutput {
+    run_with_timeout(cmd, COMMAND_TIMEOUT)
+}
+
+/// Runs `cmd` and panics with its output unless it exits 0; returns stdout.
+pub fn run_ok(cmd: &mut Command) -> String {
+    let out = run(cmd);
+    assert!(out.success(), "command failed: {out}");
+    out.stdout
+}
+
+fn drain<R: Read + Send + 'static>(pipe: Option<R>) -> thread::JoinHandle<String> {
+    thread::spawn(move || {
+        let mut buf = Vec::new();
+        if let Some(mut pipe) = pipe {
+            let _ = pipe.read_to_end(&mut buf);
+        }
+        String::from_utf8_lossy(&buf).into_owned()
+    })
+}
+
+/// Waits for `child` until `timeout`; kills and reaps it after that.
+pub fn wait_deadline(child: &mut Child, timeout: Duration) -> Option<ExitStatus> {
+    let deadline = Instant::now() + timeout;
+    loop {
+        match child.try_wait() {
+            Ok(Some(status)) => return Some(status),
+            Ok(None) if Instant::now() < deadline => thread::sleep(Duration::from_millis(5)),
+            _ => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return None;
+            }
+        }
+    }
+}
+
+/// Polls `check` every 20 ms until it returns `Ok` or `timeout` passes;
+/// returns the last error on timeout.
+pub fn eventually<T>(
+    timeout: Duration,
+    mut check: impl FnMut() -> Result<T, String>,
+) -> Result<T, String> {
+    let deadline = Instant::now() + timeout;
+    loop {
+        match check() {
+            Ok(v) => return Ok(v),
+            Err(e) if Instant::now() >= deadline => return Err(e),
+            Err(_) => thread::sleep(Duration::from_millis(20)),
+        }
+    }
+}

@@ -1,0 +1,132 @@
+//! `cnm net disconnect` and address reuse: interfaces go away, records go
+//! away even when the namespace is already gone, networks with endpoints
+//! cannot be removed, and freed addresses are handed out again.
+
+use std::time::Duration;
+
+use cnm_tests::addr::cidr_contains;
+use cnm_tests::cli::assert_stderr_mentions;
+use cnm_tests::exec::eventually;
+use cnm_tests::inspect::addr_of;
+use cnm_tests::snapshot::{assert_unchanged, snapshot};
+use cnm_tests::{case, kernel, Case, Host, KERNEL};
+
+use crate::create::create;
+
+pub fn cases() -> Vec<Case> {
+    vec![
+        case("removes_interfaces", KERNEL, removes_interfaces),
+        case("after_netns_deleted", KERNEL, after_netns_deleted),
+        case("rm_with_endpoints_fails", KERNEL, rm_with_endpoints_fails),
+        case("freed_addresses_reused", KERNEL, freed_addresses_reused),
+    ]
+}
+
+/// Waits up to 1 s for the host namespace to hold exactly `n` veths.
+pub fn expect_host_veths(host: &Host, n: usize) {
+    eventually(Duration::from_secs(1), || {
+        let veths = kernel::veth_names(host.ns());
+        (veths.len() == n)
+            .then_some(())
+            .ok_or_else(|| format!("host veths after 1 s: {veths:?}, expected {n}"))
+    })
+    .unwrap_or_else(|e| panic!("{e}\n{}", host.log_tail()));
+}
+
+fn removes_interfaces() {
+    let host = Host::start();
+    create(&host, &["n1"]);
+    let c1 = host.container("c1");
+    host.connect_named("n1", &c1, &[]);
+    expect_host_veths(&host, 1);
+    host.disconnect_ok("n1", &c1);
+    assert!(
+        c1.link("eth0").is_none(),
+        "eth0 still in c1 when disconnect returned"
+    );
+    expect_host_veths(&host, 0);
+    assert!(host.inspect("n1").containers.is_empty());
+    host.connect_named("n1", &c1, &[]);
+    assert!(c1.link("eth0").is_some(), "reconnect after disconnect");
+}
+
+fn after_netns_deleted() {
+    let host = Host::start();
+    create(&host, &["n1"]);
+    let mut c1 = host.container("c1");
+    host.connect_named("n1", &c1, &["--ip", "172.18.0.77"]);
+    c1.delete();
+    // The path is gone: name the sandbox as Docker does, by its name.
+    host.cnm_ok(&["net", "disconnect", "n1", "c1"]);
+    assert!(host.inspect("n1").containers.is_empty(), "record survived");
+    expect_host_veths(&host, 0);
+    let c2 = host.container("c2");
+    host.connect_named("n1", &c2, &["--ip", "172.18.0.77"]);
+}
+
+fn rm_with_endpoints_fails() {
+    let host = Host::start();
+    let id = create(&host, &["n1"]);
+    let c1 = host.container("c1");
+    host.connect_named("n1", &c1, &[]);
+    let before = snapshot(&host);
+    let out = host.cnm_err(&["net", "rm", "n1"]);
+    assert_stderr_mentions(&out, &["has active endpoints"]);
+    assert_unchanged("net rm with endpoints", &before, &snapshot(&host));
+
+    host.disconnect_ok("n1", &c1);
+    host.cnm_ok(&["net", "rm", "n1"]);
+    assert!(!host.ls().iter().any(|r| r.name == "n1"), "n1 still listed");
+    let bridge = format!("cnm{}", &id[..12]);
+    assert!(
+        kernel::link(host.ns(), &bridge).is_none(),
+        "{bridge} left behind"
+    );
+}
+
+fn freed_addresses_reused() {
+    let host = Host::start();
+    // /29: gateway .1 and five addresses .2-.6 for containers.
+    create(&host, &["--subnet", "10.79.0.0/29", "n1"]);
+    let cs: Vec<_> = (1..=6).map(|i| host.container(&format!("c{i}"))).collect();
+
+    // Cycling one container through more connects than there are addresses.
+    for round in 0..8 {
+        host.connect_named("n1", &cs[0], &[]);
+        let ep = host.inspect("n1").expect_endpoint("c1").clone();
+        assert!(
+            cidr_contains("10.79.0.0/29", &ep.ipv4_address),
+            "round {round}: {ep:?}"
+        );
+        host.disconnect_ok("n1", &cs[0]);
+    }
+
+    for c in &cs[..5] {
+        host.connect_named("n1", c, &[]);
+    }
+    let out = host.connect("n1", &cs[5], &["--name", "c6"]);
+    assert!(
+        !out.success(),
+        "a sixth address was handed out of a /29: {out}"
+    );
+    host.disconnect_ok("n1", &cs[2]);
+    host.connect_named("n1", &cs[5], &[]);
+    let net = host.inspect("n1");
+    let mut addrs: Vec<&str> = net
+        .containers
+        .values()
+        .map(|e| addr_of(&e.ipv4_address))
+        .collect();
+    addrs.sort_unstable();
+    assert_eq!(
+        addrs,
+        [
+            "10.79.0.2",
+            "10.79.0.3",
+            "10.79.0.4",
+            "10.79.0.5",
+            "10.79.0.6"
+        ],
+        "the freed address was not handed out again"
+    );
+}

@@ -1,0 +1,37 @@
+//! The `e2e` test binary: every end-to-end test, registered by module.
+//! Run with `cargo build --workspace && cargo test -p cnm-tests --test e2e`
+//! (or `cargo nextest run -p cnm-tests`). Tests whose needs are unmet
+//! (not root, a tool missing) are reported as ignored/skipped.
+
+mod bad_input;
+mod builtin;
+mod connect;
+mod crash;
+mod crash_networks;
+mod create;
+mod disconnect;
+mod harness_selftest;
+mod lifecycle;
+mod persistence;
+mod random;
+
+use std::process::ExitCode;
+
+use cnm_tests::suite::run_groups;
+use cnm_tests::Group;
+
+fn main() -> ExitCode {
+    let group = |module, cases| Group { module, cases };
+    run_groups(vec![
+        group("harness_selftest", harness_selftest::cases()),
+        group("builtin", builtin::cases()),
+        group("create", create::cases()),
+        group("connect", connect::cases()),
+        group("disconnect", disconnect::cases()),
+        group("bad_input", bad_input::cases()),
+        group("persistence", persistence::cases()),
+        group("crash", crash::cases()),
+        group("crash_networks", crash_networks::cases()),
+        group("lifecycle", lifecycle::cases()),
+    ])
+}
