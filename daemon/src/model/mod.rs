@@ -3,13 +3,15 @@
 
 mod endpoint;
 mod id;
+mod name;
 mod network;
 mod sandbox;
 
 pub use endpoint::{mac_for, parse_mac, EndpointRecord};
 pub use id::{new_id, now_rfc3339, parse_timestamp, short_id, unix_nanos_of};
-pub use network::{NetworkName, NetworkRecord};
-pub use sandbox::{SandboxName, SandboxRecord};
+pub use name::{NetworkName, SandboxName};
+pub use network::NetworkRecord;
+pub use sandbox::SandboxRecord;
 
 use serde::de::DeserializeOwned;
 use serde::Serialize;

@@ -10,8 +10,6 @@
 mod memory;
 mod sled_store;
 
-#[cfg(test)]
-pub use memory::MemoryStore;
 pub use sled_store::SledStore;
 
 use std::fmt;
