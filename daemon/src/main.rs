@@ -5,6 +5,8 @@ mod config;
 mod core;
 mod ipam;
 mod model;
+#[allow(dead_code)] // wired into connect with the firewall (issue 4)
+mod ports;
 mod store;
 
 use std::sync::Arc;

@@ -78,7 +78,15 @@ mod tests {
                 .commit(&[Write::Delete(Key::new(Kind::Endpoint, "e1"))])
                 .expect("commit");
         }
-        let store = SledStore::open(&path).expect("reopen");
+        // sled's background flusher drops its file lock a moment after the
+        // Db is dropped; a new process (a restarted cnmd) never sees this.
+        let store = (0..100)
+            .find_map(|_| {
+                SledStore::open(&path)
+                    .inspect_err(|_| std::thread::sleep(std::time::Duration::from_millis(20)))
+                    .ok()
+            })
+            .expect("reopen");
         assert_eq!(
             store.load().expect("load"),
             vec![(Key::new(Kind::Network, "n1"), b"one".to_vec())]
