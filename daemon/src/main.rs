@@ -5,7 +5,7 @@ mod config;
 mod core;
 mod ipam;
 mod model;
-#[allow(dead_code)] // wired into connect with the firewall (issue 4)
+#[allow(dead_code, unused_imports)] // wired into connect with the firewall (issue 4)
 mod ports;
 mod store;
 
