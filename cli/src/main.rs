@@ -7,6 +7,7 @@ mod filter;
 mod keyvalue;
 mod network;
 mod output;
+mod port;
 mod system;
 
 use std::process::ExitCode;
@@ -65,6 +66,8 @@ enum Command {
         #[command(subcommand)]
         command: system::SystemCommand,
     },
+    /// List the published ports of a container or network namespace
+    Port(port::PortArgs),
     /// Show the cnm version information
     Version,
 }
@@ -77,6 +80,7 @@ async fn main() -> ExitCode {
     let result = match cli.command {
         Command::Network { command } => network::run(command, &cli.host).await,
         Command::System { command } => system::run(command, &cli.host).await,
+        Command::Port(args) => port::run(args, &cli.host).await,
         Command::Version => system::version(&cli.host).await,
     };
     error::exit_code(result)

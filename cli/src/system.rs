@@ -104,7 +104,7 @@ fn go_arch(arch: &str) -> &str {
 
 fn render_info(info: &InfoResponse) -> String {
     let mut out = String::from("Server:\n");
-    let lines: [(&str, &dyn std::fmt::Display); 9] = [
+    let lines: [(&str, &dyn std::fmt::Display); 10] = [
         ("Server Version", &info.version),
         ("Networks", &info.networks),
         ("Endpoints", &info.endpoints),
@@ -114,6 +114,7 @@ fn render_info(info: &InfoResponse) -> String {
         ("Run Root", &info.run_root),
         ("Kernel Version", &info.kernel_version),
         ("Store", &info.store),
+        ("Firewall", &info.firewall),
     ];
     for (key, value) in lines {
         let _ = writeln!(out, " {key}: {value}");
@@ -155,12 +156,13 @@ mod tests {
             kernel_version: "6.1.0-13-amd64".into(),
             warnings: vec!["WARNING: bridge-nf-call-iptables is disabled".into()],
             store: "sled".into(),
+            firewall: "nftables (table inet cnm)".into(),
         };
         assert_eq!(
             render_info(&info),
             "Server:\n Server Version: 0.1.0\n Networks: 3\n Endpoints: 2\n Sandboxes: 1\n \
              Drivers: bridge host null\n Root Dir: /var/lib/cnm\n Run Root: /run/cnm\n \
-             Kernel Version: 6.1.0-13-amd64\n Store: sled\n"
+             Kernel Version: 6.1.0-13-amd64\n Store: sled\n Firewall: nftables (table inet cnm)\n"
         );
     }
 }

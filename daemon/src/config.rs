@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use anyhow::{bail, Context};
 use clap::Parser;
 
+use crate::core::DnsPaths;
 use crate::ipam::DefaultPools;
 
 #[derive(Debug, Parser)]
@@ -28,6 +29,18 @@ pub struct Config {
     /// Log level or tracing filter (error, warn, info, debug, trace).
     #[arg(long, default_value = "info")]
     pub log_level: String,
+    /// Host address for published ports when `-p` names none (default:
+    /// every address, 0.0.0.0 and, for containers with IPv6, ::).
+    #[arg(long = "default-host-ip", value_name = "IP")]
+    pub default_host_ip: Option<std::net::IpAddr>,
+    /// The host's resolver configuration: the embedded DNS forwards names it
+    /// does not know to these servers (re-read when it changes).
+    #[arg(
+        long = "resolv-conf",
+        default_value = "/etc/resolv.conf",
+        value_name = "PATH"
+    )]
+    pub resolv_conf: PathBuf,
     /// Default address pool, `base=CIDR,size=N`; repeat for more. Replaces
     /// Docker's defaults (172.17–31.0.0/16, 192.168.0.0/16 in /20s).
     #[arg(long = "default-address-pool")]
@@ -76,6 +89,23 @@ impl Config {
                 )
             },
         )
+    }
+
+    /// Where the embedded DNS resolver runs from; None (with an error in
+    /// the log) when the cnm-dns binary is not installed next to cnmd.
+    pub fn dns_paths(&self) -> Option<DnsPaths> {
+        let binary = std::env::current_exe().ok()?.with_file_name("cnm-dns");
+        if !binary.exists() {
+            tracing::error!(path = %binary.display(), "embedded DNS disabled: cnm-dns is not installed next to cnmd");
+            return None;
+        }
+        let dir = self.run_root.join("dns");
+        Some(DnsPaths {
+            binary,
+            snapshot: dir.join("snapshot.json"),
+            pid_file: dir.join("cnm-dns.pid"),
+            resolv_conf: self.resolv_conf.clone(),
+        })
     }
 
     pub fn pools(&self) -> anyhow::Result<DefaultPools> {

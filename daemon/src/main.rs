@@ -5,7 +5,6 @@ mod config;
 mod core;
 mod ipam;
 mod model;
-#[allow(dead_code, unused_imports)] // wired into connect with the firewall (issue 4)
 mod ports;
 mod store;
 
@@ -16,7 +15,7 @@ use clap::Parser;
 use tracing_subscriber::EnvFilter;
 
 use crate::config::Config;
-use crate::core::{Core, Drivers};
+use crate::core::{Core, CoreParts, Drivers};
 use crate::store::SledStore;
 
 fn main() -> std::process::ExitCode {
@@ -49,10 +48,28 @@ fn run(config: Config) -> anyhow::Result<()> {
     // corrupt the kernel/store mirror.
     let _lock = config.lock_root()?;
     let store = SledStore::open(&config.root.join("state")).context("open the state store")?;
-    let core = Core::start(Arc::new(store), Drivers::builtin(), config.pools()?)
-        .map_err(|err| anyhow::anyhow!(err.full_message()))
-        .context("load state")?;
+    // Opened here, on the main thread, so its netlink socket and the `nft`
+    // it runs belong to the daemon's own network namespace.
+    let firewall = cnm_firewall::NftFirewall::new().context("open the nftables firewall")?;
+    let core = Core::start(CoreParts {
+        store: Arc::new(store),
+        drivers: Drivers::builtin(),
+        firewall: Arc::new(firewall),
+        pools: config.pools()?,
+        default_host_ip: config.default_host_ip,
+        dns: config.dns_paths(),
+    })
+    .map_err(|err| anyhow::anyhow!(err.full_message()))
+    .context("load state")?;
     let core = Arc::new(core);
+    core.watch_firewall()
+        .map_err(|err| anyhow::anyhow!(err.full_message()))?;
+    for warning in core.firewall_warnings() {
+        tracing::warn!("{warning}");
+    }
+    if let Err(err) = core.ensure_resolver() {
+        tracing::error!(error = %err.full_message(), "embedded DNS is not running; retrying in the background");
+    }
 
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -60,6 +77,7 @@ fn run(config: Config) -> anyhow::Result<()> {
         .build()
         .context("start the async runtime")?;
     runtime.block_on(async {
+        tokio::spawn(supervise_resolver(core.clone()));
         let listener = api::bind_unix(&socket)?;
         tracing::info!(socket = %socket.display(), version = api::VERSION, "cnmd ready");
         let served = api::serve(
@@ -74,6 +92,21 @@ fn run(config: Config) -> anyhow::Result<()> {
         tracing::info!("cnmd stopped");
         served
     })
+}
+
+/// The resolver runs detached (it must outlive cnmd), so cnmd cannot wait
+/// for its exit: it checks every few seconds and starts it again if needed.
+async fn supervise_resolver(core: Arc<Core>) {
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(3));
+    tick.tick().await;
+    loop {
+        tick.tick().await;
+        let core = core.clone();
+        let checked = tokio::task::spawn_blocking(move || core.ensure_resolver()).await;
+        if let Ok(Err(err)) = checked {
+            tracing::error!(error = %err.full_message(), "embedded DNS resolver");
+        }
+    }
 }
 
 /// Completes on SIGTERM or SIGINT.

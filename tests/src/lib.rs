@@ -10,9 +10,11 @@
 pub mod addr;
 pub mod binaries;
 pub mod cli;
+pub mod client;
 pub mod container;
 pub mod daemon;
 pub mod exec;
+pub mod firewall;
 pub mod host;
 pub mod inspect;
 pub mod kernel;
@@ -21,8 +23,9 @@ pub mod netns;
 pub mod snapshot;
 pub mod suite;
 pub mod sweep;
+pub mod traffic;
 
 pub use container::Container;
 pub use host::Host;
-pub use needs::{Need, KERNEL, KERNEL_IPV6, KERNEL_PING};
+pub use needs::{Need, FIREWALL, FIREWALL_IPV6, FIREWALL_PING, KERNEL, KERNEL_IPV6, KERNEL_PING};
 pub use suite::{case, Case, Group};

@@ -41,6 +41,36 @@ pub const KERNEL_PING: &[Need] = &[
     Need::Tool("busybox"),
 ];
 
+/// [`KERNEL`] plus `nft`, which cnmd runs to install table `inet cnm` and
+/// tests run to inspect and disturb it.
+pub const FIREWALL: &[Need] = &[
+    Need::Root,
+    Need::Tool("ip"),
+    Need::Tool("nsenter"),
+    Need::Tool("mount"),
+    Need::Tool("nft"),
+];
+
+/// [`FIREWALL`] plus IPv6.
+pub const FIREWALL_IPV6: &[Need] = &[
+    Need::Root,
+    Need::Tool("ip"),
+    Need::Tool("nsenter"),
+    Need::Tool("mount"),
+    Need::Tool("nft"),
+    Need::Ipv6,
+];
+
+/// [`FIREWALL`] plus busybox (for `busybox ping`).
+pub const FIREWALL_PING: &[Need] = &[
+    Need::Root,
+    Need::Tool("ip"),
+    Need::Tool("nsenter"),
+    Need::Tool("mount"),
+    Need::Tool("nft"),
+    Need::Tool("busybox"),
+];
+
 impl Need {
     /// `None` when met, else why not.
     pub fn unmet(self) -> Option<String> {

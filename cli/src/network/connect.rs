@@ -26,6 +26,9 @@ pub struct ConnectArgs {
     /// MAC address for the container on this network (e.g. 02:42:ac:11:00:02)
     #[arg(long = "mac-address", value_name = "MAC")]
     mac_address: Option<String>,
+    /// Publish a container port to the host: [HOSTIP:][HOSTPORT[-END]:]CPORT[-END][/PROTO]
+    #[arg(short = 'p', long = "publish", value_name = "SPEC")]
+    publish: Vec<String>,
     /// Name of a new sandbox made from --netns (default: the path's file name)
     #[arg(long, value_name = "NAME", conflicts_with = "container")]
     name: Option<String>,
@@ -67,6 +70,7 @@ impl ConnectArgs {
                 aliases: self.alias.clone(),
                 mac_address,
             }),
+            publish: self.publish.clone(),
         })
     }
 }

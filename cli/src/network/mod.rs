@@ -9,7 +9,7 @@ mod ipam;
 mod ls;
 mod prune;
 mod rm;
-mod sandbox;
+pub mod sandbox;
 
 use anyhow::Result;
 use clap::Subcommand;

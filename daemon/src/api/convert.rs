@@ -12,6 +12,7 @@ use tonic::Status;
 use crate::core::{NetworkView, SandboxSelector, SandboxView};
 use crate::ipam::SubnetRequest;
 use crate::model::{parse_mac, EndpointRecord, NetworkRecord};
+use crate::ports::{parse_publish, PortRequest};
 
 pub fn parse_cidr(what: &str, raw: &str) -> Result<IpNetwork, Status> {
     raw.parse::<IpNetwork>().map_err(|err| {
@@ -154,7 +155,26 @@ pub fn endpoint(ep: &EndpointRecord, net: &NetworkRecord) -> pb::Endpoint {
         gateway: opt_string(ep.gateway_v4),
         ipv6_gateway: opt_string(ep.gateway_v6),
         aliases: ep.aliases.clone(),
+        ports: ep
+            .ports
+            .iter()
+            .map(|p| pb::PortBinding {
+                protocol: p.protocol.to_string(),
+                host_ip: p.host.to_string(),
+                host_port: p.host_port.into(),
+                container_port: p.container_port.into(),
+            })
+            .collect(),
     }
+}
+
+/// Parses every `-p` spec; the error names the bad one.
+pub fn publish(specs: &[String]) -> Result<Vec<PortRequest>, Status> {
+    let mut out = Vec::new();
+    for spec in specs {
+        out.extend(parse_publish(spec).map_err(Status::invalid_argument)?);
+    }
+    Ok(out)
 }
 
 pub fn sandbox(view: &SandboxView) -> pb::Sandbox {

@@ -106,6 +106,7 @@ impl NetworkService for NetworkApi {
             ipv6: optional_ip("--ip6", &settings.ipv6_address)?,
             aliases: settings.aliases,
             mac: convert::mac(&settings.mac_address)?,
+            publish: convert::publish(&req.publish)?,
         };
         let core = self.core.clone();
         let (endpoint, network) = run_blocking(move || core.connect(connect)).await?;

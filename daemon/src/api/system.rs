@@ -49,8 +49,9 @@ impl SystemService for SystemApi {
             run_root: self.run_root.clone(),
             drivers: self.core.driver_names(),
             kernel_version: kernel_version(),
-            warnings: Vec::new(),
+            warnings: self.core.firewall_warnings(),
             store: self.core.store_description(),
+            firewall: format!("nftables (table {})", cnm_firewall::TABLE),
         }))
     }
 

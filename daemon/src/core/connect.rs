@@ -18,6 +18,7 @@ use std::sync::Arc;
 use cnm_drivers::sys::Netns;
 use cnm_drivers::{Driver, EndpointSpec, NetworkSpec, SandboxSpec};
 
+use super::firewall_sync::{default_host_ip, port_mappings};
 use super::network_create::network_spec;
 use super::phases::Phases;
 use super::sandbox_setup::configure_endpoint;
@@ -27,6 +28,7 @@ use crate::ipam::Family;
 use crate::model::{
     mac_for, new_id, now_rfc3339, EndpointRecord, NetworkRecord, Record, SandboxName, SandboxRecord,
 };
+use crate::ports::{self, PortRequest, Targets};
 
 /// Which sandbox a connect or disconnect is about.
 #[derive(Debug, Clone)]
@@ -47,6 +49,8 @@ pub struct ConnectRequest {
     pub ipv6: Option<IpAddr>,
     pub aliases: Vec<String>,
     pub mac: Option<[u8; 6]>,
+    /// `-p` specs, parsed.
+    pub publish: Vec<PortRequest>,
 }
 
 /// Everything step 2 and 3 need, decided under the lock in step 1.
@@ -77,6 +81,7 @@ impl Core {
                     entry.phase = Phase::Ready;
                 }
                 drop(st);
+                self.publish_dns();
                 tracing::info!(network = %plan.network.name, sandbox = %plan.sandbox.name,
                     iface = %endpoint.ifname, endpoint = %endpoint.id, "connected");
                 self.emit(
@@ -127,6 +132,11 @@ impl Core {
 
     /// Step 1: checks and reservations, all under the lock.
     fn plan_connect(&self, req: &ConnectRequest, netns: &Netns) -> Result<Plan, CoreError> {
+        if let Some(alias) = req.aliases.iter().find(|a| !cnm_dns::is_valid_name(a)) {
+            return Err(CoreError::InvalidArgument(format!(
+                "invalid alias {alias:?}: use DNS labels of letters, digits, '-' and '_' separated by dots"
+            )));
+        }
         let mut st = self.state();
         let network = st.find_network(&req.network)?.clone();
         if st.network_phase(&network.id) != Some(Phase::Ready) {
@@ -151,8 +161,30 @@ impl Core {
             .any(|e| e.record.default_route);
         let ifname = st.next_ifname(&sandbox.id);
         let (ipv4, ipv6) = allocate_addresses(&mut st.ipam, &network, req)?;
+        let id = new_id();
+        let targets = Targets {
+            ipv4: ipv4.map(|a| a.ip()),
+            ipv6: ipv6.map(|a| a.ip()),
+        };
+        let default_host = default_host_ip(&network, self.default_host_ip);
+        let owner = format!("sandbox {}", sandbox.name);
+        let ports = ports::plan(
+            &req.publish,
+            targets,
+            default_host,
+            &mut st.ports,
+            &id,
+            &owner,
+        )
+        .map_err(|msg| {
+            for addr in ipv4.iter().chain(ipv6.iter()) {
+                st.ipam.release(&network.id, addr.ip());
+            }
+            CoreError::AlreadyExists(msg)
+        });
+        let ports = ports?;
         let endpoint = EndpointRecord {
-            id: new_id(),
+            id,
             network_id: network.id.clone(),
             sandbox_id: sandbox.id.clone(),
             ifname,
@@ -166,6 +198,7 @@ impl Core {
             gateway_v6: None,
             default_route: !network.internal && !has_default,
             created: now_rfc3339(),
+            ports,
         };
         st.endpoints.insert(
             endpoint.id.clone(),
@@ -204,9 +237,14 @@ impl Core {
         let done =
             configure_endpoint(netns, &plan.sandbox.netns_path, &join, &endpoint).and_then(|()| {
                 phases.mark("configure");
+                self.publish_ports(&endpoint)?;
+                phases.mark("publish");
                 let committed = self.store.commit(&[endpoint.put(), plan.sandbox.put()]);
                 phases.mark("commit");
-                committed.map_err(CoreError::from)
+                committed.map_err(|err| {
+                    self.unpublish_ports(&endpoint);
+                    CoreError::from(err)
+                })
             });
         if let Err(err) = done {
             rollback_join(
@@ -226,6 +264,7 @@ impl Core {
     pub(super) fn forget_endpoint(&self, endpoint: &EndpointRecord) {
         let mut st = self.state();
         st.endpoints.remove(&endpoint.id);
+        st.ports.release(&endpoint.id);
         for addr in endpoint.addresses() {
             st.ipam.release(&endpoint.network_id, addr.ip());
         }
@@ -337,5 +376,29 @@ fn rollback_join(
     }
     if let Err(err) = driver.leave(net, ep) {
         tracing::warn!(endpoint = %ep.id, error = %err, "rollback: driver leave");
+    }
+}
+
+impl Core {
+    /// Publishes an endpoint's ports in one firewall transaction.
+    fn publish_ports(&self, endpoint: &EndpointRecord) -> Result<(), CoreError> {
+        if endpoint.ports.is_empty() {
+            return Ok(());
+        }
+        self.firewall
+            .publish(&port_mappings(endpoint))
+            .map_err(|err| {
+                CoreError::Internal(format!("publish ports of endpoint {}: {err}", endpoint.id))
+            })
+    }
+
+    /// Best-effort removal of an endpoint's published ports.
+    pub(super) fn unpublish_ports(&self, endpoint: &EndpointRecord) {
+        if endpoint.ports.is_empty() {
+            return;
+        }
+        if let Err(err) = self.firewall.unpublish(&port_mappings(endpoint)) {
+            tracing::warn!(endpoint = %endpoint.id, error = %err, "unpublish ports");
+        }
     }
 }

@@ -11,6 +11,7 @@ use cnm_drivers::sys::{netns_id_of, Netlink, Netns};
 use cnm_drivers::Driver;
 
 use super::connect::endpoint_spec;
+use super::firewall_sync::port_mappings;
 use super::network_create::network_spec;
 use super::phases::Phases;
 use super::sandbox_setup::{add_default_routes, detach_interface};
@@ -59,6 +60,7 @@ impl Core {
             }
         }
         self.forget_endpoint(&plan.endpoint);
+        self.publish_dns();
         tracing::info!(network = %plan.network.name, sandbox = %plan.sandbox.name,
             iface = %plan.endpoint.ifname, "disconnected");
         self.emit(
@@ -148,6 +150,13 @@ impl Core {
 
     fn unwire(&self, plan: &Plan, phases: &mut Phases) -> Result<(), CoreError> {
         let path = &plan.sandbox.netns_path;
+        // Ports first: no DNAT may point at an address about to be freed.
+        if !plan.endpoint.ports.is_empty() {
+            self.firewall
+                .unpublish(&port_mappings(&plan.endpoint))
+                .map_err(|e| CoreError::Internal(format!("unpublish ports: {e}")))?;
+        }
+        phases.mark("unpublish");
         // The namespace may be gone (its interfaces went with it) or the path
         // may now hold another namespace: then there is nothing to undo
         // inside, and touching it would hit a stranger.

@@ -15,10 +15,12 @@
 mod builtin;
 mod connect;
 mod disconnect;
+mod dns_sync;
 mod drivers;
 mod error;
 mod events;
 mod filters;
+mod firewall_sync;
 mod network_create;
 mod network_remove;
 mod phases;
@@ -29,6 +31,7 @@ mod state;
 
 pub use connect::{ConnectRequest, SandboxSelector};
 pub use disconnect::DisconnectRequest;
+pub use dns_sync::DnsPaths;
 pub use drivers::Drivers;
 pub use error::CoreError;
 pub use events::Event;
@@ -36,38 +39,61 @@ pub use filters::NetworkFilter;
 pub use network_create::CreateNetworkRequest;
 pub use state::{NetworkView, SandboxView};
 
+use std::net::IpAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
 
+use cnm_firewall::{Firewall, Watcher};
 use tokio::sync::broadcast;
 
 use crate::ipam::{DefaultPools, Ipam};
+use crate::ports::{ephemeral_range, PortTable};
 use crate::store::Store;
 use state::State;
+
+/// What the core is built from.
+pub struct CoreParts {
+    pub store: Arc<dyn Store>,
+    pub drivers: Drivers,
+    pub firewall: Arc<dyn Firewall>,
+    pub pools: DefaultPools,
+    /// `--default-host-ip`: where ports are published when `-p` names no
+    /// address (None: every address, 0.0.0.0 and ::).
+    pub default_host_ip: Option<IpAddr>,
+    /// Embedded DNS; None runs without it (unit tests, no cnm-dns binary).
+    pub dns: Option<DnsPaths>,
+}
 
 pub struct Core {
     state: Mutex<State>,
     store: Arc<dyn Store>,
     drivers: Drivers,
+    firewall: Arc<dyn Firewall>,
+    firewall_watcher: Mutex<Option<Watcher>>,
+    default_host_ip: Option<IpAddr>,
+    dns: Option<dns_sync::DnsFeed>,
     events: broadcast::Sender<Event>,
 }
 
 impl Core {
     /// Loads the store, repairs kernel and store after whatever happened
-    /// while cnmd was down, and makes the built-in networks on first start.
-    /// Blocking: call it before serving, off the async workers.
-    pub fn start(
-        store: Arc<dyn Store>,
-        drivers: Drivers,
-        pools: DefaultPools,
-    ) -> Result<Core, CoreError> {
+    /// while cnmd was down, rewrites the firewall table from the store, and
+    /// makes the built-in networks on first start. Blocking: call it before
+    /// serving, off the async workers.
+    pub fn start(parts: CoreParts) -> Result<Core, CoreError> {
         let (events, _) = broadcast::channel(1024);
+        let ports = PortTable::new(ephemeral_range());
         let core = Core {
-            state: Mutex::new(State::new(Ipam::new(pools))),
-            store,
-            drivers,
+            state: Mutex::new(State::new(Ipam::new(parts.pools), ports)),
+            store: parts.store,
+            drivers: parts.drivers,
+            firewall: parts.firewall,
+            firewall_watcher: Mutex::new(None),
+            default_host_ip: parts.default_host_ip,
+            dns: parts.dns.map(dns_sync::DnsFeed::new),
             events,
         };
         core.load_and_reconcile()?;
+        core.restore_firewall()?;
         core.ensure_builtin_networks()?;
         Ok(core)
     }

@@ -11,6 +11,8 @@ use cnm_drivers::sys::Netlink;
 use cnm_drivers::{Driver, NetworkSpec, SubnetSpec};
 use ipnetwork::IpNetwork;
 
+use super::dns_sync::DNS_OPTION;
+use super::firewall_sync::{enable_forwarding, network_rules};
 use super::state::{Entry, Phase};
 use super::{Core, CoreError};
 use crate::ipam::SubnetRequest;
@@ -60,7 +62,8 @@ impl Core {
             .store
             .commit(&[record.put()])
             .map_err(CoreError::from)
-            .and_then(|()| driver.create_network(&spec).map_err(CoreError::from));
+            .and_then(|()| driver.create_network(&spec).map_err(CoreError::from))
+            .and_then(|()| self.add_to_firewall(&record));
         if let Err(err) = made {
             self.unwind_network(&record, driver.as_ref(), &spec);
             return Err(err);
@@ -68,6 +71,7 @@ impl Core {
         if let Some(entry) = self.state().networks.get_mut(&record.id) {
             entry.phase = Phase::Ready;
         }
+        self.publish_dns();
         tracing::info!(network = %record.name, id = %record.id, driver = %record.driver, "network created");
         self.emit(
             "network",
@@ -123,8 +127,21 @@ impl Core {
         Ok(record)
     }
 
+    fn add_to_firewall(&self, record: &NetworkRecord) -> Result<(), CoreError> {
+        let Some(rules) = network_rules(record) else {
+            return Ok(());
+        };
+        enable_forwarding(record.enable_ipv6);
+        self.firewall.add_network(&rules).map_err(|e| {
+            CoreError::Internal(format!("add network {} to the firewall: {e}", record.name))
+        })
+    }
+
     /// Undoes a half-made network: kernel objects, record, reservations.
     fn unwind_network(&self, record: &NetworkRecord, driver: &dyn Driver, spec: &NetworkSpec) {
+        if let Err(err) = self.firewall.remove_network(&record.id) {
+            tracing::warn!(network = %record.name, error = %err, "rollback: remove network from firewall");
+        }
         if let Err(err) = driver.delete_network(spec) {
             tracing::warn!(network = %record.name, error = %err, "rollback: delete network objects");
         }
@@ -142,6 +159,13 @@ fn check_request(
     driver: &dyn Driver,
     builtin: bool,
 ) -> Result<(), CoreError> {
+    if let Some(value) = req.options.get(DNS_OPTION) {
+        if value != "true" && value != "false" {
+            return Err(CoreError::InvalidArgument(format!(
+                "invalid option {DNS_OPTION}={value}: use true or false"
+            )));
+        }
+    }
     if !req.ipam_driver.is_empty() && req.ipam_driver != "default" {
         return Err(CoreError::NotFound(format!(
             "IPAM driver {} not found; available: default",
@@ -196,7 +220,13 @@ pub(super) fn network_spec(record: &NetworkRecord) -> NetworkSpec {
     NetworkSpec {
         id: record.id.clone(),
         name: record.name.to_string(),
-        options: record.options.clone(),
+        // Options the core itself reads are not the driver's business.
+        options: record
+            .options
+            .iter()
+            .filter(|(k, _)| k.as_str() != DNS_OPTION)
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect(),
         subnets: record
             .subnets
             .iter()

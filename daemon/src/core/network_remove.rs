@@ -38,24 +38,42 @@ impl Core {
             record
         };
         let driver = self.drivers.get(&record.driver)?;
-        let removed = driver
-            .delete_network(&network_spec(&record))
-            .map_err(CoreError::from)
+        let removed = self
+            .firewall
+            .remove_network(&record.id)
+            .map_err(|e| {
+                CoreError::Internal(format!(
+                    "remove network {} from the firewall: {e}",
+                    record.name
+                ))
+            })
+            .and_then(|()| {
+                driver
+                    .delete_network(&network_spec(&record))
+                    .map_err(CoreError::from)
+            })
             .and_then(|()| {
                 self.store
                     .commit(&[record.delete()])
                     .map_err(CoreError::from)
             });
-        let mut st = self.state();
         if let Err(err) = removed {
-            if let Some(entry) = st.networks.get_mut(&record.id) {
+            // The network stays: give it its firewall rules back.
+            if let Some(rules) = super::firewall_sync::network_rules(&record) {
+                if let Err(e) = self.firewall.add_network(&rules) {
+                    tracing::warn!(network = %record.name, error = %e, "re-adding network to the firewall");
+                }
+            }
+            if let Some(entry) = self.state().networks.get_mut(&record.id) {
                 entry.phase = Phase::Ready;
             }
             return Err(err);
         }
+        let mut st = self.state();
         st.networks.remove(&record.id);
         st.ipam.remove_network(&record.id);
         drop(st);
+        self.publish_dns();
         tracing::info!(network = %record.name, id = %record.id, "network removed");
         self.emit(
             "network",

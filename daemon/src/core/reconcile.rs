@@ -43,8 +43,16 @@ impl Core {
         lost.extend(self.reconcile_drivers(&loaded.networks, &live)?);
         let lost_ids: HashSet<String> = lost.iter().map(|e| e.id.clone()).collect();
         let mut kept: Vec<&EndpointRecord> = Vec::new();
+        let owners: BTreeMap<&str, String> = loaded
+            .sandboxes
+            .iter()
+            .map(|s| (s.id.as_str(), format!("sandbox {}", s.name)))
+            .collect();
         for ep in live.iter().filter(|e| !lost_ids.contains(&e.id)) {
-            if self.restore_endpoint(ep) {
+            let owner = owners
+                .get(ep.sandbox_id.as_str())
+                .map_or("a sandbox", String::as_str);
+            if self.restore_endpoint(ep, owner) {
                 kept.push(ep);
             } else {
                 lost.push((*ep).clone());
@@ -67,6 +75,7 @@ impl Core {
         if !writes.is_empty() {
             self.store.commit(&writes)?;
         }
+        self.publish_dns();
         tracing::info!(
             networks = loaded.networks.len(),
             endpoints = kept.len(),
@@ -173,7 +182,7 @@ impl Core {
 
     /// Reserves a kept endpoint's addresses; false if one is already taken
     /// (a corrupt store: the second holder is dropped).
-    fn restore_endpoint(&self, ep: &EndpointRecord) -> bool {
+    fn restore_endpoint(&self, ep: &EndpointRecord, owner: &str) -> bool {
         let mut st = self.state();
         let mut reserved = Vec::new();
         for addr in ep.addresses() {
@@ -187,6 +196,10 @@ impl Core {
                     return false;
                 }
             }
+        }
+        for port in &ep.ports {
+            st.ports
+                .hold(port.protocol, port.host, port.host_port, &ep.id, owner);
         }
         st.endpoints
             .insert(ep.id.clone(), Entry::new(ep.clone(), Phase::Ready));

@@ -8,6 +8,7 @@ use cnm_drivers::sys::NetnsId;
 use super::CoreError;
 use crate::ipam::Ipam;
 use crate::model::{EndpointRecord, NetworkRecord, SandboxRecord};
+use crate::ports::PortTable;
 
 /// Where an object is in its life. Only `Ready` objects are visible to other
 /// operations as usable; the others are reserved by one in flight.
@@ -36,6 +37,8 @@ pub struct State {
     /// made).
     pub sandboxes: HashMap<String, SandboxRecord>,
     pub ipam: Ipam,
+    /// Host ports held by endpoints (and by connects in flight).
+    pub ports: PortTable,
 }
 
 /// A network with its endpoints and their sandboxes, for inspect and ls.
@@ -53,12 +56,13 @@ pub struct SandboxView {
 }
 
 impl State {
-    pub fn new(ipam: Ipam) -> Self {
+    pub fn new(ipam: Ipam, ports: PortTable) -> Self {
         State {
             networks: BTreeMap::new(),
             endpoints: HashMap::new(),
             sandboxes: HashMap::new(),
             ipam,
+            ports,
         }
     }
 

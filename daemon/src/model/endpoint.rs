@@ -5,6 +5,8 @@ use std::net::IpAddr;
 use ipnetwork::IpNetwork;
 use serde::{Deserialize, Serialize};
 
+use crate::ports::PublishedPort;
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EndpointRecord {
     pub id: String,
@@ -25,6 +27,9 @@ pub struct EndpointRecord {
     /// This endpoint carries the sandbox's default route.
     pub default_route: bool,
     pub created: String,
+    /// Host ports published to this endpoint.
+    #[serde(default)]
+    pub ports: Vec<PublishedPort>,
 }
 
 impl EndpointRecord {

@@ -1,43 +1,10 @@
 //! `-p` specs: `[HOSTIP:][HOSTPORT[-END]:]CPORT[-END][/tcp|udp|sctp]`, as
 //! Docker reads them. IPv6 host addresses go in brackets: `[::1]:8080:80`.
 
-use std::fmt;
 use std::net::IpAddr;
 use std::ops::RangeInclusive;
-use std::str::FromStr;
 
-/// A transport protocol of a published port.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
-)]
-#[serde(rename_all = "lowercase")]
-pub enum Protocol {
-    Tcp,
-    Udp,
-    Sctp,
-}
-
-impl fmt::Display for Protocol {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Protocol::Tcp => "tcp",
-            Protocol::Udp => "udp",
-            Protocol::Sctp => "sctp",
-        })
-    }
-}
-
-impl FromStr for Protocol {
-    type Err = String;
-    fn from_str(raw: &str) -> Result<Self, String> {
-        match raw.to_ascii_lowercase().as_str() {
-            "tcp" => Ok(Protocol::Tcp),
-            "udp" => Ok(Protocol::Udp),
-            "sctp" => Ok(Protocol::Sctp),
-            _ => Err(format!("unknown protocol {raw:?}: use tcp, udp or sctp")),
-        }
-    }
-}
+pub use cnm_firewall::Protocol;
 
 /// One container port to publish, before host ports are chosen.
 #[derive(Debug, Clone, PartialEq, Eq)]

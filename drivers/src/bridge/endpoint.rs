@@ -43,7 +43,7 @@ pub(super) fn join(
         object: format!("bridge `{}` of network `{}`", net.bridge, net.name),
         hint: "it was deleted outside cnm; restart cnmd to recreate it",
     })?;
-    nl.create_veth(&VethSpec {
+    let index = nl.create_veth(&VethSpec {
         name: &host_name,
         master: Some(bridge.index),
         up: true,
@@ -53,6 +53,12 @@ pub(super) fn join(
         peer_netns: Some(sandbox.netns),
         peer_mac: Some(ep.mac),
     })?;
+    // icc=false: isolated ports cannot reach each other (but still reach the
+    // gateway, so published ports and egress keep working).
+    if let Err(err) = nl.set_bridge_port(index, true, !net.options.enable_icc) {
+        let _ = nl.delete_link(index);
+        return Err(err.into());
+    }
     tracing::debug!(network = %net.name, iface = %host_name, peer = %sandbox.ifname, "joined");
     Ok(JoinInfo {
         interface: SandboxInterface::Created,

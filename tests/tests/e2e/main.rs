@@ -10,9 +10,11 @@ mod crash;
 mod crash_networks;
 mod create;
 mod disconnect;
+mod firewall;
 mod harness_selftest;
 mod lifecycle;
 mod persistence;
+mod ports;
 mod random;
 
 use std::process::ExitCode;
@@ -33,5 +35,7 @@ fn main() -> ExitCode {
         group("crash", crash::cases()),
         group("crash_networks", crash_networks::cases()),
         group("lifecycle", lifecycle::cases()),
+        group("ports", ports::cases()),
+        group("firewall", firewall::cases()),
     ])
 }

@@ -6,8 +6,8 @@ use std::os::fd::{AsRawFd, BorrowedFd};
 
 use netlink_packet_core::{NLM_F_CREATE, NLM_F_ECHO, NLM_F_EXCL};
 use netlink_packet_route::link::{
-    AfSpecInet6, AfSpecUnspec, In6AddrGenMode, InfoData, InfoKind, InfoVeth, LinkAttribute,
-    LinkExtentMask, LinkFlags, LinkInfo, LinkMessage,
+    AfSpecInet6, AfSpecUnspec, In6AddrGenMode, InfoBridgePort, InfoData, InfoKind, InfoPortData,
+    InfoPortKind, InfoVeth, LinkAttribute, LinkExtentMask, LinkFlags, LinkInfo, LinkMessage,
 };
 use netlink_packet_route::RouteNetlinkMessage;
 
@@ -212,6 +212,28 @@ impl Netlink {
     }
 
     /// RTM_SETLINK with one attribute.
+    /// Sets bridge-port flags of an enslaved link (`ip link set X type
+    /// bridge_slave hairpin on isolated on`). Hairpin lets a container reach
+    /// its own published port through the host address (the DNATed packet
+    /// leaves by the port it came in); isolation keeps ports of one bridge
+    /// from talking to each other (icc=false) without any firewall rule.
+    pub fn set_bridge_port(
+        &mut self,
+        index: u32,
+        hairpin: bool,
+        isolated: bool,
+    ) -> Result<(), SysError> {
+        let info = vec![
+            LinkInfo::PortKind(InfoPortKind::Bridge),
+            LinkInfo::PortData(InfoPortData::BridgePort(vec![
+                InfoBridgePort::HairpinMode(hairpin),
+                InfoBridgePort::Isolated(isolated),
+            ])),
+        ];
+        self.set_link(index, LinkAttribute::LinkInfo(info))
+            .map_err(|e| SysError::new("set bridge port flags of", ifindex(index), e))
+    }
+
     fn set_link(&mut self, index: u32, attribute: LinkAttribute) -> io::Result<()> {
         let mut msg = link_header(index);
         msg.attributes.push(attribute);

@@ -1,0 +1,8 @@
+//! End-to-end tests of the cnm-dns resolver: real binary, real sockets, in
+//! network namespaces made for each test (root needed; otherwise each test
+//! prints `SKIPPED: <reason>` and returns).
+
+mod forwarding;
+mod lifecycle;
+mod names;
+mod support;

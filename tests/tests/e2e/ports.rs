@@ -1,0 +1,371 @@
+//! Port publishing (`cnm net connect -p`), checked with real traffic from
+//! an outside client on the host's uplink, from the host itself and from
+//! containers (hairpin): TCP, UDP, ranges, ephemeral ports, IPv6, host-IP
+//! bindings, the loopback guard, conflicts, disconnect and bad specs.
+
+use cnm_tests::cli::assert_stderr_mentions;
+use cnm_tests::client::{add_uplink_addr, Client, CLIENT_V4, CLIENT_V6, HOST_V4, HOST_V6, UPLINK};
+use cnm_tests::firewall::cnm_table_json;
+use cnm_tests::inspect::addr_of;
+use cnm_tests::snapshot::{assert_unchanged, snapshot};
+use cnm_tests::traffic::{expect_not_served, expect_served, sock, EchoServer, Proto};
+use cnm_tests::{case, Case, Container, Host, FIREWALL, FIREWALL_IPV6};
+
+use crate::create::create;
+
+pub fn cases() -> Vec<Case> {
+    vec![
+        case(
+            "tcp_from_client_and_host",
+            FIREWALL,
+            tcp_from_client_and_host,
+        ),
+        case("udp", FIREWALL, udp),
+        case("range", FIREWALL, range),
+        case("ephemeral_host_port", FIREWALL, ephemeral_host_port),
+        case("ipv6", FIREWALL_IPV6, ipv6),
+        case("hairpin", FIREWALL, hairpin),
+        case("client_source_ip", FIREWALL, client_source_ip),
+        case(
+            "loopback_publish_not_reachable_from_client",
+            FIREWALL,
+            loopback_publish_not_reachable_from_client,
+        ),
+        case("bound_to_one_host_ip", FIREWALL, bound_to_one_host_ip),
+        case("conflict_names_holder", FIREWALL, conflict_names_holder),
+        case("disconnect_frees_port", FIREWALL, disconnect_frees_port),
+        case(
+            "bad_specs_change_nothing",
+            FIREWALL,
+            bad_specs_change_nothing,
+        ),
+    ]
+}
+
+/// A host with an outside client on its uplink and network `web`.
+pub fn host_with_client(net_args: &[&str], ipv6: bool) -> (Host, Client) {
+    let host = Host::start();
+    let client = Client::attach(&host, "client", ipv6);
+    let mut args = net_args.to_vec();
+    args.push("web");
+    create(&host, &args);
+    (host, client)
+}
+
+/// Connects `c` to `net` as `--name LABEL -p SPEC…`; asserts success.
+pub fn connect_publishing(host: &Host, net: &str, c: &Container, specs: &[&str]) {
+    let args: Vec<&str> = specs.iter().flat_map(|s| ["-p", *s]).collect();
+    host.connect_named(net, c, &args);
+}
+
+/// An echo server in `c` on `port`, tagged `LABEL:PORT`.
+pub fn serve(c: &Container, proto: Proto, port: u16) -> EchoServer {
+    EchoServer::start(c.ns(), proto, port, &tag(c, port))
+}
+
+/// The tag of [`serve`]'s server in `c` on `port`.
+pub fn tag(c: &Container, port: u16) -> String {
+    format!("{}:{port}", c.label())
+}
+
+/// The IPv4 address (no prefix) of `label`'s endpoint on `net`.
+pub fn endpoint_ipv4(host: &Host, net: &str, label: &str) -> String {
+    let net = host.inspect(net);
+    addr_of(&net.expect_endpoint(label).ipv4_address).to_string()
+}
+
+/// `cnm port NAME ARGS…`, one binding per line, sorted.
+fn port_lines(host: &Host, name: &str, args: &[&str]) -> Vec<String> {
+    let mut full = vec!["port", name];
+    full.extend_from_slice(args);
+    let mut lines: Vec<String> = host
+        .cnm_ok(&full)
+        .lines()
+        .map(|l| l.trim().to_string())
+        .filter(|l| !l.is_empty())
+        .collect();
+    lines.sort();
+    lines
+}
+
+fn tcp_from_client_and_host() {
+    let (host, client) = host_with_client(&[], false);
+    let c1 = host.container("c1");
+    connect_publishing(&host, "web", &c1, &["8080:80"]);
+    let _server = serve(&c1, Proto::Tcp, 80);
+    let tag = tag(&c1, 80);
+    assert_eq!(port_lines(&host, "c1", &[]), ["80/tcp -> 0.0.0.0:8080"]);
+
+    expect_served(&host, client.ns(), Proto::Tcp, sock(HOST_V4, 8080), &tag);
+    for local in ["127.0.0.1", HOST_V4] {
+        expect_served(&host, host.ns(), Proto::Tcp, sock(local, 8080), &tag);
+    }
+    // Published for TCP only.
+    expect_not_served(&host, client.ns(), Proto::Udp, sock(HOST_V4, 8080));
+}
+
+fn udp() {
+    let (host, client) = host_with_client(&[], false);
+    let c1 = host.container("c1");
+    connect_publishing(&host, "web", &c1, &["5353:53/udp"]);
+    let _server = serve(&c1, Proto::Udp, 53);
+    assert_eq!(port_lines(&host, "c1", &[]), ["53/udp -> 0.0.0.0:5353"]);
+    let reply = expect_served(
+        &host,
+        client.ns(),
+        Proto::Udp,
+        sock(HOST_V4, 5353),
+        &tag(&c1, 53),
+    );
+    assert_eq!(reply.peer.to_string(), CLIENT_V4, "UDP source not kept");
+    expect_served(
+        &host,
+        host.ns(),
+        Proto::Udp,
+        sock("127.0.0.1", 5353),
+        &tag(&c1, 53),
+    );
+}
+
+fn range() {
+    let (host, client) = host_with_client(&[], false);
+    let c1 = host.container("c1");
+    connect_publishing(&host, "web", &c1, &["8000-8001:80-81"]);
+    let _servers = [serve(&c1, Proto::Tcp, 80), serve(&c1, Proto::Tcp, 81)];
+    assert_eq!(
+        port_lines(&host, "c1", &[]),
+        ["80/tcp -> 0.0.0.0:8000", "81/tcp -> 0.0.0.0:8001"]
+    );
+    assert_eq!(
+        port_lines(&host, "c1", &["--port", "81/tcp"]),
+        ["81/tcp -> 0.0.0.0:8001"]
+    );
+    for (host_port, port) in [(8000, 80), (8001, 81)] {
+        let to = sock(HOST_V4, host_port);
+        expect_served(&host, client.ns(), Proto::Tcp, to, &tag(&c1, port));
+    }
+}
+
+fn ephemeral_host_port() {
+    let (host, client) = host_with_client(&[], false);
+    let c1 = host.container("c1");
+    connect_publishing(&host, "web", &c1, &["80"]);
+    let _server = serve(&c1, Proto::Tcp, 80);
+    let lines = port_lines(&host, "c1", &["--port", "80/tcp"]);
+    assert_eq!(lines.len(), 1, "one binding expected: {lines:?}");
+    let port: u16 = lines[0]
+        .strip_prefix("80/tcp -> 0.0.0.0:")
+        .and_then(|p| p.parse().ok())
+        .unwrap_or_else(|| panic!("unexpected `cnm port` line {:?}", lines[0]));
+    assert_ne!(port, 0, "host port 0 reported");
+    expect_served(
+        &host,
+        client.ns(),
+        Proto::Tcp,
+        sock(HOST_V4, port),
+        &tag(&c1, 80),
+    );
+}
+
+fn ipv6() {
+    let (host, client) = host_with_client(&["--ipv6", "--subnet", "fd00:cafe::/64"], true);
+    let c1 = host.container("c1");
+    connect_publishing(&host, "web", &c1, &["8080:80"]);
+    let _server = serve(&c1, Proto::Tcp, 80);
+    assert_eq!(
+        port_lines(&host, "c1", &[]),
+        ["80/tcp -> 0.0.0.0:8080", "80/tcp -> [::]:8080"]
+    );
+    let tag = tag(&c1, 80);
+    let reply = expect_served(&host, client.ns(), Proto::Tcp, sock(HOST_V6, 8080), &tag);
+    assert_eq!(reply.peer.to_string(), CLIENT_V6, "IPv6 source not kept");
+    expect_served(&host, client.ns(), Proto::Tcp, sock(HOST_V4, 8080), &tag);
+}
+
+fn hairpin() {
+    let (host, _client) = host_with_client(&[], false);
+    let (c1, c2) = (host.container("c1"), host.container("c2"));
+    connect_publishing(&host, "web", &c1, &["8080:80"]);
+    host.connect_named("web", &c2, &[]);
+    let _server = serve(&c1, Proto::Tcp, 80);
+    for from in [&c2, &c1] {
+        expect_served(
+            &host,
+            from.ns(),
+            Proto::Tcp,
+            sock(HOST_V4, 8080),
+            &tag(&c1, 80),
+        );
+    }
+}
+
+fn client_source_ip() {
+    let (host, client) = host_with_client(&[], false);
+    let c1 = host.container("c1");
+    connect_publishing(&host, "web", &c1, &["8080:80"]);
+    let _server = serve(&c1, Proto::Tcp, 80);
+    let reply = expect_served(
+        &host,
+        client.ns(),
+        Proto::Tcp,
+        sock(HOST_V4, 8080),
+        &tag(&c1, 80),
+    );
+    assert_eq!(
+        reply.peer.to_string(),
+        CLIENT_V4,
+        "the container saw the connection come from {} (masqueraded?)",
+        reply.peer
+    );
+}
+
+fn loopback_publish_not_reachable_from_client() {
+    let (host, client) = host_with_client(&[], false);
+    let c1 = host.container("c1");
+    connect_publishing(&host, "web", &c1, &["127.0.0.1:8080:80"]);
+    let _server = serve(&c1, Proto::Tcp, 80);
+    assert_eq!(port_lines(&host, "c1", &[]), ["80/tcp -> 127.0.0.1:8080"]);
+    expect_served(
+        &host,
+        host.ns(),
+        Proto::Tcp,
+        sock("127.0.0.1", 8080),
+        &tag(&c1, 80),
+    );
+    expect_not_served(&host, client.ns(), Proto::Tcp, sock(HOST_V4, 8080));
+
+    // The attack: the client sends to 127.0.0.1 with the host as next hop,
+    // hoping DNAT rewrites it before the kernel drops the martian.
+    route_loopback_via_host(&client);
+    let rx_before = uplink_rx_packets(&host);
+    let err = expect_not_served(&host, client.ns(), Proto::Tcp, sock("127.0.0.1", 8080));
+    assert!(
+        err.contains("TimedOut") || err.contains("ConnectionRefused"),
+        "the crafted connection failed locally, not at the host: {err}"
+    );
+    assert!(
+        uplink_rx_packets(&host) > rx_before,
+        "the crafted SYNs never reached the host's uplink; the attack setup is broken"
+    );
+}
+
+/// Makes the client send 127.0.0.0/8 out of eth0 towards the host: no
+/// loopback addresses of its own, a route via the host, and
+/// `route_localnet` so its kernel lets such packets leave.
+fn route_loopback_via_host(client: &Client) {
+    client.ip_ok(&["addr", "flush", "dev", "lo"]);
+    client.ip_ok(&["route", "add", "127.0.0.0/8", "via", HOST_V4, "dev", "eth0"]);
+    for conf in ["all", "eth0"] {
+        let key = format!("net.ipv4.conf.{conf}.route_localnet=1");
+        let out = client.ns().exec(&["sysctl", "-w", &key]);
+        assert!(out.success(), "{out}");
+    }
+}
+
+/// Packets received on the host's uplink so far.
+fn uplink_rx_packets(host: &Host) -> u64 {
+    let path = format!("/sys/class/net/{UPLINK}/statistics/rx_packets");
+    let out = host.ns().exec(&["cat", &path]);
+    assert!(out.success(), "{out}");
+    out.stdout.trim().parse().expect("rx_packets is a number")
+}
+
+fn bound_to_one_host_ip() {
+    let (host, client) = host_with_client(&[], false);
+    add_uplink_addr(&host, "198.51.100.10/24");
+    let c1 = host.container("c1");
+    connect_publishing(&host, "web", &c1, &["198.51.100.10:8080:80"]);
+    let _server = serve(&c1, Proto::Tcp, 80);
+    assert_eq!(
+        port_lines(&host, "c1", &[]),
+        ["80/tcp -> 198.51.100.10:8080"]
+    );
+    let to = sock("198.51.100.10", 8080);
+    expect_served(&host, client.ns(), Proto::Tcp, to, &tag(&c1, 80));
+    expect_not_served(&host, client.ns(), Proto::Tcp, sock(HOST_V4, 8080));
+}
+
+fn conflict_names_holder() {
+    let (host, client) = host_with_client(&[], false);
+    let (c1, c2) = (host.container("c1"), host.container("c2"));
+    connect_publishing(&host, "web", &c1, &["8080:80"]);
+    let _server = serve(&c1, Proto::Tcp, 80);
+    let (before, table_before) = (snapshot(&host), cnm_table_json(&host));
+
+    let out = host.connect("web", &c2, &["--name", "c2", "-p", "8080:80"]);
+    assert!(!out.success(), "second publish of 8080 succeeded: {out}");
+    assert_stderr_mentions(
+        &out,
+        &["host port 8080/tcp on 0.0.0.0 is already published by sandbox c1"],
+    );
+    assert_unchanged("conflicting publish", &before, &snapshot(&host));
+    assert_eq!(
+        table_before,
+        cnm_table_json(&host),
+        "nftables table changed"
+    );
+    assert!(
+        c2.link("eth0").is_none(),
+        "the refused connect left eth0 in c2"
+    );
+    expect_served(
+        &host,
+        client.ns(),
+        Proto::Tcp,
+        sock(HOST_V4, 8080),
+        &tag(&c1, 80),
+    );
+}
+
+fn disconnect_frees_port() {
+    let (host, client) = host_with_client(&[], false);
+    let (c1, c2) = (host.container("c1"), host.container("c2"));
+    connect_publishing(&host, "web", &c1, &["8080:80"]);
+    let c1_ip = endpoint_ipv4(&host, "web", "c1");
+    let _servers = [serve(&c1, Proto::Tcp, 80), serve(&c2, Proto::Tcp, 80)];
+    expect_served(
+        &host,
+        client.ns(),
+        Proto::Tcp,
+        sock(HOST_V4, 8080),
+        &tag(&c1, 80),
+    );
+
+    host.disconnect_ok("web", &c1);
+    expect_not_served(&host, client.ns(), Proto::Tcp, sock(HOST_V4, 8080));
+    let table = cnm_table_json(&host).expect("table inet cnm exists");
+    assert!(
+        !table.contains(&format!("\"{c1_ip}\"")),
+        "table inet cnm still mentions c1's old address {c1_ip}: {table}"
+    );
+
+    connect_publishing(&host, "web", &c2, &["8080:80"]);
+    expect_served(
+        &host,
+        client.ns(),
+        Proto::Tcp,
+        sock(HOST_V4, 8080),
+        &tag(&c2, 80),
+    );
+}
+
+fn bad_specs_change_nothing() {
+    let (host, _client) = host_with_client(&[], false);
+    let (c1, c2) = (host.container("c1"), host.container("c2"));
+    connect_publishing(&host, "web", &c1, &["8080:80"]);
+    let (before, table_before) = (snapshot(&host), cnm_table_json(&host));
+    for spec in ["0", "80/icmp", "8000-8001:80-82"] {
+        // A good spec first: a half-applied request must be rolled back.
+        let out = host.connect("web", &c2, &["--name", "c2", "-p", "9090:90", "-p", spec]);
+        assert!(!out.success(), "-p {spec} was accepted: {out}");
+        assert_stderr_mentions(&out, &[spec]);
+        let what = format!("-p {spec}");
+        assert_unchanged(&what, &before, &snapshot(&host));
+        assert_eq!(
+            table_before,
+            cnm_table_json(&host),
+            "{what}: nftables table changed"
+        );
+        assert!(c2.link("eth0").is_none(), "{what}: eth0 left in c2");
+    }
+}
