@@ -11,6 +11,16 @@ pub fn cnm_table_json(host: &Host) -> Option<String> {
     out.success().then_some(out.stdout)
 }
 
+/// The kernel handle of table `inet cnm`, if it exists: a table that was
+/// deleted and created again has a new one.
+pub fn cnm_table_handle(host: &Host) -> Option<u64> {
+    let json: serde_json::Value = serde_json::from_str(&cnm_table_json(host)?).ok()?;
+    json["nftables"]
+        .as_array()?
+        .iter()
+        .find_map(|item| item["table"]["handle"].as_u64())
+}
+
 /// `nft flush ruleset` in the host namespace: every table goes.
 pub fn flush_ruleset(host: &Host) {
     expect_ok(nft(host, &["flush", "ruleset"]));

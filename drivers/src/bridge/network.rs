@@ -164,9 +164,25 @@ fn configure(nl: &mut Netlink, net: &BridgeNetwork, link: &Link) -> Result<(), D
         }
     }
     if !link.up {
+        if net.gateways.iter().any(|gw| gw.is_ipv6()) {
+            skip_ipv6_dad(&net.bridge);
+        }
         nl.set_up(link.index)?;
     }
     Ok(())
+}
+
+/// A new bridge's own IPv6 link-local address stays `tentative` for ~2 s of
+/// duplicate address detection, and while it is the kernel does not send the
+/// neighbour solicitations it needs to forward to containers: published
+/// IPv6 ports time out right after the network is made. Nobody else owns
+/// addresses on our bridge, so DAD has nothing to find (Docker sets NODAD
+/// for the same reason). Best effort: without it IPv6 only starts later.
+fn skip_ipv6_dad(bridge: &str) {
+    let key = format!("net/ipv6/conf/{bridge}/accept_dad");
+    if let Err(err) = crate::sys::write_sysctl(&key, "0") {
+        tracing::warn!(bridge, error = %err, "cannot turn off IPv6 DAD on the bridge");
+    }
 }
 
 /// `delete_network`: removes the bridge if this driver created it (by its

@@ -10,6 +10,7 @@ mod crash;
 mod crash_networks;
 mod create;
 mod disconnect;
+mod dns;
 mod firewall;
 mod harness_selftest;
 mod lifecycle;
@@ -35,6 +36,7 @@ fn main() -> ExitCode {
         group("crash", crash::cases()),
         group("crash_networks", crash_networks::cases()),
         group("lifecycle", lifecycle::cases()),
+        group("dns", dns::cases()),
         group("ports", ports::cases()),
         group("firewall", firewall::cases()),
     ])

@@ -262,12 +262,16 @@ fn route_loopback_via_host(client: &Client) {
     }
 }
 
-/// Packets received on the host's uplink so far.
+/// Packets received on the host's uplink so far (`ip -s link`: /sys shows
+/// the test's own namespace, not the host's).
 fn uplink_rx_packets(host: &Host) -> u64 {
-    let path = format!("/sys/class/net/{UPLINK}/statistics/rx_packets");
-    let out = host.ns().exec(&["cat", &path]);
-    assert!(out.success(), "{out}");
-    out.stdout.trim().parse().expect("rx_packets is a number")
+    let out = host
+        .ns()
+        .ip_ok(&["-j", "-s", "link", "show", "dev", UPLINK]);
+    let links: serde_json::Value = serde_json::from_str(&out).expect("`ip -j` JSON");
+    links[0]["stats64"]["rx"]["packets"]
+        .as_u64()
+        .unwrap_or_else(|| panic!("no rx packet count in {out}"))
 }
 
 fn bound_to_one_host_ip() {

@@ -230,7 +230,14 @@ impl Netlink {
                 InfoBridgePort::Isolated(isolated),
             ])),
         ];
-        self.set_link(index, LinkAttribute::LinkInfo(info))
+        // The kernel reads port (slave) data only in RTM_NEWLINK; an
+        // RTM_SETLINK carrying it is accepted and silently ignored. A
+        // NEWLINK without CREATE changes the existing link (what `ip link
+        // set X type bridge_slave …` sends).
+        let mut msg = link_header(index);
+        msg.attributes.push(LinkAttribute::LinkInfo(info));
+        self.request(RouteNetlinkMessage::NewLink(msg), 0)
+            .map(drop)
             .map_err(|e| SysError::new("set bridge port flags of", ifindex(index), e))
     }
 

@@ -1,0 +1,251 @@
+//! Embedded DNS through cnmd: names and aliases of sandboxes resolve on
+//! user-defined networks (not on the default `bridge`), records follow
+//! connect/disconnect within 100 ms, scope stays within shared networks,
+//! and the resolver keeps answering while cnmd is dead.
+
+use std::time::{Duration, Instant};
+
+use cnm_tests::exec::eventually;
+use cnm_tests::inspect::addr_of;
+use cnm_tests::{case, Case, Container, Host, Need};
+
+use crate::create::create;
+
+/// [`cnm_tests::KERNEL`] plus `dig` (dnsutils).
+const DNS: &[Need] = &[
+    Need::Root,
+    Need::Tool("ip"),
+    Need::Tool("nsenter"),
+    Need::Tool("mount"),
+    Need::Tool("dig"),
+];
+
+pub fn cases() -> Vec<Case> {
+    vec![
+        case("names_and_aliases_resolve", DNS, names_and_aliases_resolve),
+        case("records_follow_disconnect", DNS, records_follow_disconnect),
+        case("scope_is_shared_networks", DNS, scope_is_shared_networks),
+        case("default_bridge_has_no_dns", DNS, default_bridge_has_no_dns),
+        case(
+            "dns_option_false_turns_it_off",
+            DNS,
+            dns_option_false_turns_it_off,
+        ),
+        case(
+            "answers_while_cnmd_is_dead",
+            DNS,
+            answers_while_cnmd_is_dead,
+        ),
+    ]
+}
+
+/// `dig +short` from inside `c` against `server`; the answer lines.
+fn dig(c: &Container, server: &str, name: &str) -> Vec<String> {
+    let out = c.exec(&[
+        "dig",
+        "+short",
+        "+time=1",
+        "+tries=2",
+        &format!("@{server}"),
+        name,
+    ]);
+    out.stdout
+        .lines()
+        .map(str::to_owned)
+        .filter(|l| !l.is_empty())
+        .collect()
+}
+
+/// The response status ("NOERROR", "NXDOMAIN", …) or the failure text.
+fn dig_status(c: &Container, server: &str, name: &str) -> String {
+    let out = c.exec(&["dig", "+time=1", "+tries=2", &format!("@{server}"), name]);
+    out.stdout
+        .split("status: ")
+        .nth(1)
+        .and_then(|s| s.split(',').next())
+        .map(str::to_owned)
+        .unwrap_or_else(|| format!("no answer: {}", out.stdout.trim()))
+}
+
+fn ipv4_of(host: &Host, net: &str, name: &str) -> String {
+    addr_of(&host.inspect(net).expect_endpoint(name).ipv4_address).to_string()
+}
+
+fn names_and_aliases_resolve() {
+    let host = Host::start();
+    create(&host, &["--subnet", "10.53.0.0/24", "n1"]);
+    let web = host.container("web");
+    let client = host.container("client");
+    host.connect_named("n1", &web, &["--alias", "www", "--alias", "db.internal"]);
+    host.connect_named("n1", &client, &[]);
+    let web_ip = ipv4_of(&host, "n1", "web");
+    let gw = "10.53.0.1";
+    let found = eventually(Duration::from_secs(2), || match dig(&client, gw, "web") {
+        v if v == [web_ip.clone()] => Ok(()),
+        v => Err(format!("web -> {v:?}, want {web_ip}")),
+    });
+    found.unwrap_or_else(|e| panic!("{e}\n{}", host.log_tail()));
+    assert_eq!(
+        dig(&client, gw, "WWW."),
+        vec![web_ip.clone()],
+        "alias, any case"
+    );
+    assert_eq!(
+        dig(&client, gw, "db.internal"),
+        vec![web_ip.clone()],
+        "dotted alias"
+    );
+    let net = host.inspect("n1");
+    let sandbox_id = net
+        .containers
+        .iter()
+        .find(|(_, ep)| ep.name == "web")
+        .map(|(id, _)| id.clone())
+        .expect("web in Containers");
+    assert_eq!(
+        dig(&client, gw, &sandbox_id[..12]),
+        vec![web_ip],
+        "12-hex short id"
+    );
+    assert_eq!(dig_status(&client, gw, "nosuchname"), "NXDOMAIN");
+    let aaaa = client.exec(&[
+        "dig",
+        "+time=1",
+        "+tries=2",
+        &format!("@{gw}"),
+        "web",
+        "AAAA",
+    ]);
+    assert!(
+        aaaa.stdout.contains("status: NOERROR") && aaaa.stdout.contains("ANSWER: 0"),
+        "known name without AAAA must be NOERROR/no data: {}",
+        aaaa.stdout
+    );
+}
+
+fn records_follow_disconnect() {
+    let host = Host::start();
+    create(&host, &["--subnet", "10.54.0.0/24", "n1"]);
+    let web = host.container("web");
+    let client = host.container("client");
+    host.connect_named("n1", &client, &[]);
+    host.connect_named("n1", &web, &[]);
+    let gw = "10.54.0.1";
+    eventually(Duration::from_secs(2), || {
+        match dig(&client, gw, "web").len() {
+            1 => Ok(()),
+            n => Err(format!("{n} answers")),
+        }
+    })
+    .unwrap_or_else(|e| panic!("web never resolved: {e}"));
+    host.cli()
+        .run_ok(&["net", "disconnect", "n1", "--netns", &web.path_str()]);
+    let gone_at = Instant::now();
+    eventually(Duration::from_secs(2), || {
+        match dig_status(&client, gw, "web").as_str() {
+            "NXDOMAIN" => Ok(()),
+            s => Err(s.to_owned()),
+        }
+    })
+    .unwrap_or_else(|e| panic!("web still resolves after disconnect: {e}"));
+    // dig itself takes a few ms per query; the record must go well within
+    // the 100 ms promise plus that.
+    assert!(
+        gone_at.elapsed() < Duration::from_millis(600),
+        "took {:?}",
+        gone_at.elapsed()
+    );
+}
+
+fn scope_is_shared_networks() {
+    let host = Host::start();
+    create(&host, &["--subnet", "10.55.1.0/24", "a"]);
+    create(&host, &["--subnet", "10.55.2.0/24", "b"]);
+    let on_a = host.container("ona");
+    let on_b = host.container("onb");
+    let on_both = host.container("both");
+    host.connect_named("a", &on_a, &[]);
+    host.connect_named("b", &on_b, &[]);
+    host.connect_named("a", &on_both, &[]);
+    host.connect_named("b", &on_both, &[]);
+    let (gw_a, gw_b) = ("10.55.1.1", "10.55.2.1");
+    eventually(Duration::from_secs(2), || {
+        match dig(&on_both, gw_a, "ona").len() {
+            1 => Ok(()),
+            n => Err(format!("{n} answers")),
+        }
+    })
+    .unwrap_or_else(|e| panic!("ona never resolved for both: {e}"));
+    assert_eq!(dig(&on_both, gw_b, "onb").len(), 1, "both sees onb via b");
+    assert_eq!(
+        dig_status(&on_a, gw_a, "onb"),
+        "NXDOMAIN",
+        "ona shares no network with onb"
+    );
+    assert_eq!(dig(&on_a, gw_a, "both").len(), 1, "ona sees both on a");
+}
+
+fn default_bridge_has_no_dns() {
+    let host = Host::start();
+    let c1 = host.container("c1");
+    let c2 = host.container("c2");
+    host.connect_named("bridge", &c1, &[]);
+    host.connect_named("bridge", &c2, &[]);
+    let status = dig_status(&c2, "172.17.0.1", "c1");
+    assert!(
+        status.starts_with("no answer"),
+        "the default bridge answered: {status}"
+    );
+}
+
+fn dns_option_false_turns_it_off() {
+    let host = Host::start();
+    create(
+        &host,
+        &["--subnet", "10.56.0.0/24", "-o", "dns=false", "quiet"],
+    );
+    let c1 = host.container("c1");
+    let c2 = host.container("c2");
+    host.connect_named("quiet", &c1, &[]);
+    host.connect_named("quiet", &c2, &[]);
+    let status = dig_status(&c2, "10.56.0.1", "c1");
+    assert!(
+        status.starts_with("no answer"),
+        "dns=false network answered: {status}"
+    );
+    let bad = host.cli().run(&["net", "create", "-o", "dns=maybe", "odd"]);
+    assert!(
+        !bad.success() && bad.stderr.contains("dns=maybe"),
+        "{}",
+        bad.stderr
+    );
+}
+
+fn answers_while_cnmd_is_dead() {
+    let mut host = Host::start();
+    create(&host, &["--subnet", "10.57.0.0/24", "n1"]);
+    let web = host.container("web");
+    let client = host.container("client");
+    host.connect_named("n1", &web, &[]);
+    host.connect_named("n1", &client, &[]);
+    let web_ip = ipv4_of(&host, "n1", "web");
+    eventually(Duration::from_secs(2), || {
+        match dig(&client, "10.57.0.1", "web") {
+            v if v == [web_ip.clone()] => Ok(()),
+            v => Err(format!("{v:?}")),
+        }
+    })
+    .unwrap_or_else(|e| panic!("web never resolved: {e}"));
+    host.kill9();
+    assert_eq!(
+        dig(&client, "10.57.0.1", "web"),
+        vec![web_ip.clone()],
+        "with cnmd dead"
+    );
+    host.restart();
+    assert_eq!(
+        dig(&client, "10.57.0.1", "web"),
+        vec![web_ip],
+        "after the restart"
+    );
+}
