@@ -26,6 +26,9 @@ pub struct ConnectArgs {
     /// MAC address for the container on this network (e.g. 02:42:ac:11:00:02)
     #[arg(long = "mac-address", value_name = "MAC")]
     mac_address: Option<String>,
+    /// Upstream DNS server for this sandbox's embedded DNS lookups
+    #[arg(long, value_name = "IP")]
+    dns: Vec<String>,
     /// Publish a container port to the host: [HOSTIP:][HOSTPORT[-END]:]CPORT[-END][/PROTO]
     #[arg(short = 'p', long = "publish", value_name = "SPEC")]
     publish: Vec<String>,
@@ -69,6 +72,7 @@ impl ConnectArgs {
                 ipv6_address,
                 aliases: self.alias.clone(),
                 mac_address,
+                dns_servers: super::create::parse_dns(&self.dns)?,
             }),
             publish: self.publish.clone(),
         })

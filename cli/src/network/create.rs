@@ -38,6 +38,9 @@ pub struct CreateArgs {
     /// Set metadata on the network
     #[arg(long, value_name = "KEY=VALUE")]
     label: Vec<String>,
+    /// Upstream DNS server for the network's embedded DNS, instead of the host's
+    #[arg(long, value_name = "IP")]
+    dns: Vec<String>,
     /// IP address management driver
     #[arg(long = "ipam-driver", value_name = "NAME", default_value = "default")]
     ipam_driver: String,
@@ -70,6 +73,7 @@ impl CreateArgs {
             }),
             options: keyvalue::parse_map("--opt", &self.opt)?,
             labels: keyvalue::parse_map("--label", &self.label)?,
+            dns_servers: parse_dns(&self.dns)?,
         })
     }
 }
@@ -175,4 +179,15 @@ mod tests {
             "invalid subnet 10.0.0.0/33: prefix length must be 0-32"
         );
     }
+}
+
+/// `--dns` values, checked before any RPC.
+pub(super) fn parse_dns(raw: &[String]) -> anyhow::Result<Vec<String>> {
+    raw.iter()
+        .map(|ip| {
+            ip.parse::<std::net::IpAddr>()
+                .map(|ip| ip.to_string())
+                .map_err(|_| anyhow::anyhow!("invalid --dns {ip:?}: not an IP address"))
+        })
+        .collect()
 }

@@ -22,6 +22,10 @@ pub fn parse_cidr(what: &str, raw: &str) -> Result<IpNetwork, Status> {
     })
 }
 
+pub fn ips(what: &str, raw: &[String]) -> Result<Vec<IpAddr>, Status> {
+    raw.iter().map(|r| parse_ip(what, r)).collect()
+}
+
 pub fn parse_ip(what: &str, raw: &str) -> Result<IpAddr, Status> {
     raw.parse::<IpAddr>().map_err(|_| {
         Status::invalid_argument(format!("invalid {what} {raw:?}: expected an IP address"))
@@ -118,6 +122,7 @@ pub fn network(view: &NetworkView) -> pb::Network {
             })
             .collect(),
         builtin: net.builtin,
+        dns_servers: net.dns_servers.iter().map(ToString::to_string).collect(),
     }
 }
 

@@ -39,6 +39,7 @@ impl NetworkService for NetworkApi {
             subnets: convert::subnet_requests(req.ipam.as_ref())?,
             options: req.options.into_iter().collect(),
             labels: req.labels.into_iter().collect(),
+            dns_servers: convert::ips("--dns", &req.dns_servers)?,
         };
         let core = self.core.clone();
         let record = run_blocking(move || core.create_network(create)).await?;
@@ -107,6 +108,7 @@ impl NetworkService for NetworkApi {
             aliases: settings.aliases,
             mac: convert::mac(&settings.mac_address)?,
             publish: convert::publish(&req.publish)?,
+            dns_servers: convert::ips("--dns", &settings.dns_servers)?,
         };
         let core = self.core.clone();
         let (endpoint, network) = run_blocking(move || core.connect(connect)).await?;

@@ -51,6 +51,8 @@ pub struct ConnectRequest {
     pub mac: Option<[u8; 6]>,
     /// `-p` specs, parsed.
     pub publish: Vec<PortRequest>,
+    /// `--dns`: the sandbox's own upstream resolvers (replaces earlier ones).
+    pub dns_servers: Vec<IpAddr>,
 }
 
 /// Everything step 2 and 3 need, decided under the lock in step 1.
@@ -80,6 +82,8 @@ impl Core {
                     entry.record = endpoint.clone();
                     entry.phase = Phase::Ready;
                 }
+                st.sandboxes
+                    .insert(plan.sandbox.id.clone(), plan.sandbox.clone());
                 drop(st);
                 self.publish_dns();
                 tracing::info!(network = %plan.network.name, sandbox = %plan.sandbox.name,
@@ -147,6 +151,10 @@ impl Core {
         }
         let driver = self.drivers.get(&network.driver)?;
         let sandbox = match st.sandbox_by_netns(netns.id()) {
+            Some(sb) if !req.dns_servers.is_empty() => SandboxRecord {
+                dns_servers: req.dns_servers.clone(),
+                ..sb.clone()
+            },
             Some(sb) => sb.clone(),
             None => new_sandbox_record(req, netns, &st)?,
         };
@@ -314,6 +322,7 @@ fn new_sandbox_record(
         netns_dev: netns.id().dev,
         netns_ino: netns.id().ino,
         created: now_rfc3339(),
+        dns_servers: req.dns_servers.clone(),
     })
 }
 

@@ -103,6 +103,9 @@ fn build_snapshot(st: &State, generation: u64) -> Result<Snapshot, cnm_dns::Snap
         for gateway in net.subnets.iter().filter_map(|s| s.gateway) {
             network = network.listen(gateway);
         }
+        for upstream in &net.dns_servers {
+            network = network.upstream(*upstream);
+        }
         for ep in st
             .endpoints_of_network(&net.id)
             .filter(|e| e.phase == Phase::Ready)
@@ -122,6 +125,9 @@ fn build_snapshot(st: &State, generation: u64) -> Result<Snapshot, cnm_dns::Snap
             network = network.member(member);
         }
         builder = builder.network(network);
+    }
+    for sandbox in st.sandboxes.values().filter(|s| !s.dns_servers.is_empty()) {
+        builder = builder.sandbox_dns(sandbox.id.clone(), sandbox.dns_servers.clone());
     }
     builder.build()
 }

@@ -109,6 +109,7 @@ mod tests {
                 .map(|(k, v)| ((*k).into(), (*v).into()))
                 .collect(),
             builtin,
+            dns_servers: vec![],
         }
     }
 

@@ -30,6 +30,8 @@ pub struct CreateNetworkRequest {
     pub subnets: Vec<SubnetRequest>,
     pub options: BTreeMap<String, String>,
     pub labels: BTreeMap<String, String>,
+    /// `--dns`: upstream resolvers of the network's embedded DNS.
+    pub dns_servers: Vec<std::net::IpAddr>,
 }
 
 impl Core {
@@ -116,6 +118,7 @@ impl Core {
             options: req.options.clone(),
             labels: req.labels.clone(),
             builtin,
+            dns_servers: req.dns_servers.clone(),
         };
         driver.validate_network(&network_spec(&record))?;
         st.ipam

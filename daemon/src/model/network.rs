@@ -23,4 +23,8 @@ pub struct NetworkRecord {
     pub labels: BTreeMap<String, String>,
     /// bridge, host and none: made by cnmd, never removed.
     pub builtin: bool,
+    /// Upstream resolvers of the embedded DNS for this network (`--dns`);
+    /// empty: the host's.
+    #[serde(default)]
+    pub dns_servers: Vec<std::net::IpAddr>,
 }

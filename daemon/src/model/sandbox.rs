@@ -15,4 +15,8 @@ pub struct SandboxRecord {
     pub netns_dev: u64,
     pub netns_ino: u64,
     pub created: String,
+    /// Upstream resolvers for this sandbox (`--dns` on connect), ahead of
+    /// the network's and the host's.
+    #[serde(default)]
+    pub dns_servers: Vec<std::net::IpAddr>,
 }

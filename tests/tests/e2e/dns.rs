@@ -20,6 +20,16 @@ const DNS: &[Need] = &[
     Need::Tool("dig"),
 ];
 
+/// [`DNS`] plus python3 for the fake upstream resolvers.
+const DNS_FORWARD: &[Need] = &[
+    Need::Root,
+    Need::Tool("ip"),
+    Need::Tool("nsenter"),
+    Need::Tool("mount"),
+    Need::Tool("dig"),
+    Need::Tool("python3"),
+];
+
 pub fn cases() -> Vec<Case> {
     vec![
         case("names_and_aliases_resolve", DNS, names_and_aliases_resolve),
@@ -35,6 +45,11 @@ pub fn cases() -> Vec<Case> {
             "answers_while_cnmd_is_dead",
             DNS,
             answers_while_cnmd_is_dead,
+        ),
+        case(
+            "forwards_to_overrides_in_parallel",
+            DNS_FORWARD,
+            forwards_to_overrides_in_parallel,
         ),
     ]
 }
@@ -247,5 +262,116 @@ fn answers_while_cnmd_is_dead() {
         dig(&client, "10.57.0.1", "web"),
         vec![web_ip],
         "after the restart"
+    );
+}
+
+/// A fake upstream resolver in the host namespace: answers every A query
+/// with `answer` (or never answers, when `answer` is None). Killed on drop.
+struct FakeUpstream(std::process::Child);
+
+impl FakeUpstream {
+    fn start(host: &Host, listen: &str, answer: Option<&str>) -> FakeUpstream {
+        let script = r#"
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind((sys.argv[1], 53))
+ans = sys.argv[2]
+print("ready", flush=True)
+while True:
+    q, peer = s.recvfrom(512)
+    if ans == "-":
+        continue
+    end = 12
+    while q[end] != 0:
+        end += q[end] + 1
+    question = q[12:end + 5]
+    hdr = q[:2] + b"\x81\x80\x00\x01\x00\x01\x00\x00\x00\x00"
+    rr = b"\xc0\x0c\x00\x01\x00\x01\x00\x00\x00\x3c\x00\x04" + socket.inet_aton(ans)
+    s.sendto(hdr + question + rr, peer)
+"#;
+        let mut child = std::process::Command::new("nsenter")
+            .arg(format!("--net={}", host.ns().path_str()))
+            .args(["--", "python3", "-c", script, listen, answer.unwrap_or("-")])
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("start the fake upstream");
+        let mut line = String::new();
+        let stdout = child.stdout.take().expect("stdout");
+        std::io::BufRead::read_line(&mut std::io::BufReader::new(stdout), &mut line)
+            .expect("fake upstream ready line");
+        assert_eq!(line.trim(), "ready", "fake upstream did not start");
+        FakeUpstream(child)
+    }
+}
+
+impl Drop for FakeUpstream {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Names cnm does not know go to the network's `--dns` upstreams, all at
+/// once: a dead first upstream does not slow the answer; `--dns` on connect
+/// wins over the network's; internal networks never forward.
+fn forwards_to_overrides_in_parallel() {
+    let host = Host::start();
+    host.ip(&["addr", "add", "127.0.0.2/8", "dev", "lo"]);
+    let _dead = FakeUpstream::start(&host, "127.0.0.4", None);
+    let _net_upstream = FakeUpstream::start(&host, "127.0.0.2", Some("192.0.2.99"));
+    let _own_upstream = FakeUpstream::start(&host, "127.0.0.3", Some("192.0.2.77"));
+    create(
+        &host,
+        &[
+            "--subnet",
+            "10.58.0.0/24",
+            "--dns",
+            "127.0.0.4",
+            "--dns",
+            "127.0.0.2",
+            "n1",
+        ],
+    );
+    create(
+        &host,
+        &[
+            "--subnet",
+            "10.58.1.0/24",
+            "--internal",
+            "--dns",
+            "127.0.0.2",
+            "inner",
+        ],
+    );
+    let c1 = host.container("c1");
+    let c2 = host.container("c2");
+    let c3 = host.container("c3");
+    host.connect_named("n1", &c1, &[]);
+    host.connect_named("n1", &c2, &["--dns", "127.0.0.3"]);
+    host.connect_named("inner", &c3, &[]);
+    let started = Instant::now();
+    let answer = eventually(Duration::from_secs(3), || {
+        match dig(&c1, "10.58.0.1", "example.org") {
+            v if v == ["192.0.2.99"] => Ok(started.elapsed()),
+            v => Err(format!("{v:?}")),
+        }
+    })
+    .unwrap_or_else(|e| panic!("not forwarded to the network's upstreams: {e}"));
+    let quick = Instant::now();
+    assert_eq!(dig(&c1, "10.58.0.1", "other.example"), vec!["192.0.2.99"]);
+    assert!(
+        quick.elapsed() < Duration::from_millis(500),
+        "dead upstream slowed it: {:?}",
+        quick.elapsed()
+    );
+    assert_eq!(
+        dig(&c2, "10.58.0.1", "example.org"),
+        vec!["192.0.2.77"],
+        "per-sandbox --dns"
+    );
+    let status = dig_status(&c3, "10.58.1.1", "example.org");
+    assert_ne!(
+        status, "NOERROR",
+        "an internal network forwarded ({answer:?})"
     );
 }
