@@ -13,6 +13,19 @@ use ipnetwork::IpNetwork;
 
 use crate::DriverError;
 
+impl JoinInfo {
+    /// A join that gives the sandbox no interface (host, null).
+    pub fn no_interface() -> Self {
+        JoinInfo {
+            interface: SandboxInterface::None,
+            gateway_v4: None,
+            gateway_v6: None,
+            static_routes: Vec::new(),
+            mtu: None,
+        }
+    }
+}
+
 /// What a driver can do, reported once at registration.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Capabilities {

@@ -3,8 +3,7 @@
 //! join (the core runs host-mode containers in the host namespace itself).
 
 use crate::driver::{
-    Capabilities, Driver, EndpointSpec, JoinInfo, NetworkSpec, ReconcileReport, SandboxInterface,
-    SandboxSpec,
+    Capabilities, Driver, EndpointSpec, JoinInfo, NetworkSpec, ReconcileReport, SandboxSpec,
 };
 use crate::null::reject_options;
 use crate::sys::{Netns, NetnsId};
@@ -65,13 +64,7 @@ impl Driver for HostDriver {
                     .into(),
             });
         }
-        Ok(JoinInfo {
-            interface: SandboxInterface::None,
-            gateway_v4: None,
-            gateway_v6: None,
-            static_routes: Vec::new(),
-            mtu: None,
-        })
+        Ok(JoinInfo::no_interface())
     }
 
     fn leave(&self, _net: &NetworkSpec, _ep: &EndpointSpec) -> Result<(), DriverError> {

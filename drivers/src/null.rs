@@ -2,8 +2,7 @@
 //! objects and hands the core no interface.
 
 use crate::driver::{
-    Capabilities, Driver, EndpointSpec, JoinInfo, NetworkSpec, ReconcileReport, SandboxInterface,
-    SandboxSpec,
+    Capabilities, Driver, EndpointSpec, JoinInfo, NetworkSpec, ReconcileReport, SandboxSpec,
 };
 use crate::DriverError;
 
@@ -62,13 +61,7 @@ impl Driver for NullDriver {
         _ep: &EndpointSpec,
         _sandbox: SandboxSpec<'_>,
     ) -> Result<JoinInfo, DriverError> {
-        Ok(JoinInfo {
-            interface: SandboxInterface::None,
-            gateway_v4: None,
-            gateway_v6: None,
-            static_routes: Vec::new(),
-            mtu: None,
-        })
+        Ok(JoinInfo::no_interface())
     }
 
     fn leave(&self, _net: &NetworkSpec, _ep: &EndpointSpec) -> Result<(), DriverError> {
