@@ -93,6 +93,17 @@ pub async fn run(args: CreateArgs, host: &str) -> Result<()> {
     output::print(&format!("{}\n", response.id))
 }
 
+/// `--dns` values, checked before any RPC.
+pub(super) fn parse_dns(raw: &[String]) -> anyhow::Result<Vec<String>> {
+    raw.iter()
+        .map(|ip| {
+            ip.parse::<std::net::IpAddr>()
+                .map(|ip| ip.to_string())
+                .map_err(|_| anyhow::anyhow!("invalid --dns {ip:?}: not an IP address"))
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use clap::Parser;
@@ -179,15 +190,4 @@ mod tests {
             "invalid subnet 10.0.0.0/33: prefix length must be 0-32"
         );
     }
-}
-
-/// `--dns` values, checked before any RPC.
-pub(super) fn parse_dns(raw: &[String]) -> anyhow::Result<Vec<String>> {
-    raw.iter()
-        .map(|ip| {
-            ip.parse::<std::net::IpAddr>()
-                .map(|ip| ip.to_string())
-                .map_err(|_| anyhow::anyhow!("invalid --dns {ip:?}: not an IP address"))
-        })
-        .collect()
 }
