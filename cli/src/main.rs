@@ -2,6 +2,7 @@
 //! `docker network …`; everything talks gRPC (`cnm.v1`) over cnmd's unix socket.
 
 mod client;
+mod container;
 mod error;
 mod filter;
 mod keyvalue;
@@ -70,6 +71,8 @@ enum Command {
     Port(port::PortArgs),
     /// Show the cnm version information
     Version,
+    #[command(flatten)]
+    Container(container::ContainerCommand),
 }
 
 #[tokio::main(flavor = "current_thread")]
@@ -82,6 +85,7 @@ async fn main() -> ExitCode {
         Command::System { command } => system::run(command, &cli.host).await,
         Command::Port(args) => port::run(args, &cli.host).await,
         Command::Version => system::version(&cli.host).await,
+        Command::Container(command) => return container::run(command, &cli.host).await,
     };
     error::exit_code(result)
 }

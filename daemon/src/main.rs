@@ -2,6 +2,7 @@
 
 mod api;
 mod config;
+mod containers;
 mod core;
 mod ipam;
 mod model;
@@ -15,6 +16,7 @@ use clap::Parser;
 use tracing_subscriber::EnvFilter;
 
 use crate::config::Config;
+use crate::containers::{Containers, ContainersParts};
 use crate::core::{Core, CoreParts, Drivers};
 use crate::store::SledStore;
 
@@ -47,12 +49,13 @@ fn run(config: Config) -> anyhow::Result<()> {
     // Held for the daemon's life: a second cnmd on the same root would
     // corrupt the kernel/store mirror.
     let _lock = config.lock_root()?;
-    let store = SledStore::open(&config.root.join("state")).context("open the state store")?;
+    let store: Arc<dyn crate::store::Store> =
+        Arc::new(SledStore::open(&config.root.join("state")).context("open the state store")?);
     // Opened here, on the main thread, so its netlink socket and the `nft`
     // it runs belong to the daemon's own network namespace.
     let firewall = cnm_firewall::NftFirewall::new().context("open the nftables firewall")?;
     let core = Core::start(CoreParts {
-        store: Arc::new(store),
+        store: store.clone(),
         drivers: Drivers::builtin(),
         firewall: Arc::new(firewall),
         pools: config.pools()?,
@@ -76,12 +79,22 @@ fn run(config: Config) -> anyhow::Result<()> {
         .enable_all()
         .build()
         .context("start the async runtime")?;
-    runtime.block_on(async {
+    let result = runtime.block_on(async {
         tokio::spawn(supervise_resolver(core.clone()));
+        let containers = Containers::open(ContainersParts {
+            core: core.clone(),
+            store,
+            dir: config.root.join("containers"),
+            netns_dir: config.run_root.join("netns"),
+            host_resolv: config.resolv_conf.clone(),
+        })
+        .map_err(|err| anyhow::anyhow!(err.full_message()))
+        .context("load containers")?;
         let listener = api::bind_unix(&socket)?;
         tracing::info!(socket = %socket.display(), version = api::VERSION, "cnmd ready");
         let served = api::serve(
             core,
+            containers,
             listener,
             config.root.display().to_string(),
             config.run_root.display().to_string(),
@@ -91,7 +104,11 @@ fn run(config: Config) -> anyhow::Result<()> {
         let _ = std::fs::remove_file(&socket);
         tracing::info!("cnmd stopped");
         served
-    })
+    });
+    // Container monitors may sit in blocking calls; containers outlive
+    // cnmd anyway, so do not wait for them.
+    runtime.shutdown_background();
+    result
 }
 
 /// The resolver runs detached (it must outlive cnmd), so cnmd cannot wait

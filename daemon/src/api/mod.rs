@@ -1,5 +1,6 @@
 //! The gRPC API on cnmd's unix socket.
 
+mod container;
 mod convert;
 mod network;
 mod sandbox;
@@ -19,6 +20,7 @@ use tokio::net::UnixListener;
 use tokio_stream::wrappers::UnixListenerStream;
 use tonic::Status;
 
+use crate::containers::Containers;
 use crate::core::{Core, CoreError};
 
 /// Runs a blocking core operation on tokio's blocking pool.
@@ -62,6 +64,7 @@ pub fn bind_unix(path: &Path) -> anyhow::Result<UnixListener> {
 /// Serves the API until `shutdown` completes.
 pub async fn serve(
     core: Arc<Core>,
+    containers: Arc<Containers>,
     listener: UnixListener,
     root_dir: String,
     run_root: String,
@@ -73,6 +76,9 @@ pub async fn serve(
         ))
         .add_service(pb::sandbox_service_server::SandboxServiceServer::new(
             sandbox::SandboxApi::new(core.clone()),
+        ))
+        .add_service(pb::container_service_server::ContainerServiceServer::new(
+            container::ContainerApi::new(containers),
         ))
         .add_service(pb::system_service_server::SystemServiceServer::new(
             system::SystemApi::new(core, root_dir, run_root),

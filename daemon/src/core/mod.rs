@@ -119,3 +119,17 @@ impl Core {
         (st.networks.len(), st.endpoints.len(), st.sandboxes.len())
     }
 }
+
+/// For the bundled runtime (`containers`): container names share the
+/// sandbox namespace of names, and resolv.conf follows the embedded DNS.
+impl Core {
+    /// The sandbox that uses `name`, if any.
+    pub fn sandbox_named(&self, name: &str) -> Option<crate::model::SandboxRecord> {
+        self.state().sandbox_name_taken(name).cloned()
+    }
+
+    /// Whether the embedded DNS answers on `network`'s gateway.
+    pub fn dns_enabled(network: &crate::model::NetworkRecord) -> bool {
+        dns_sync::dns_enabled(network)
+    }
+}

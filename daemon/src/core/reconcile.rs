@@ -93,6 +93,8 @@ impl Core {
                 Kind::Network => decode(&bytes).map(|r| loaded.networks.push(r)),
                 Kind::Endpoint => decode(&bytes).map(|r| loaded.endpoints.push(r)),
                 Kind::Sandbox => decode(&bytes).map(|r| loaded.sandboxes.push(r)),
+                // Loaded by the containers module, after the core.
+                Kind::Container => Ok(()),
             };
             if let Err(err) = ok {
                 tracing::warn!(key = %key, error = %err, "dropping unreadable record");

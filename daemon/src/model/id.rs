@@ -25,7 +25,8 @@ pub fn now_rfc3339() -> String {
     rfc3339(now.as_secs() as i64, now.subsec_nanos())
 }
 
-fn rfc3339(secs: i64, nanos: u32) -> String {
+/// `secs.nanos` since the Unix epoch in the same form as [`now_rfc3339`].
+pub fn rfc3339(secs: i64, nanos: u32) -> String {
     let days = secs.div_euclid(86_400);
     let rem = secs.rem_euclid(86_400);
     let (y, m, d) = civil_from_days(days);

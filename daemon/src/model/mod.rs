@@ -8,7 +8,7 @@ mod network;
 mod sandbox;
 
 pub use endpoint::{mac_for, parse_mac, EndpointRecord};
-pub use id::{new_id, now_rfc3339, parse_timestamp, short_id, unix_nanos_of};
+pub use id::{new_id, now_rfc3339, parse_timestamp, rfc3339, short_id, unix_nanos_of};
 pub use name::{NetworkName, SandboxName};
 pub use network::NetworkRecord;
 pub use sandbox::SandboxRecord;

@@ -20,16 +20,24 @@ pub enum Kind {
     Network,
     Endpoint,
     Sandbox,
+    /// A container of the bundled runtime (`cnm run`).
+    Container,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 3] = [Kind::Network, Kind::Endpoint, Kind::Sandbox];
+    pub const ALL: [Kind; 4] = [
+        Kind::Network,
+        Kind::Endpoint,
+        Kind::Sandbox,
+        Kind::Container,
+    ];
 
     fn prefix(self) -> &'static str {
         match self {
             Kind::Network => "net/",
             Kind::Endpoint => "ep/",
             Kind::Sandbox => "sb/",
+            Kind::Container => "ctr/",
         }
     }
 }

@@ -6,6 +6,7 @@
 mod bad_input;
 mod builtin;
 mod connect;
+mod containers;
 mod crash;
 mod crash_networks;
 mod create;
@@ -39,5 +40,6 @@ fn main() -> ExitCode {
         group("dns", dns::cases()),
         group("ports", ports::cases()),
         group("firewall", firewall::cases()),
+        group("containers", containers::cases()),
     ])
 }
