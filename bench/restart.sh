@@ -22,7 +22,7 @@ cleanup() {
 trap cleanup EXIT
 
 cnm() { "$BIN/cnm" -H "unix://$SOCK" "$@"; }
-start() {
+start() {   # sets PID and START_MS (no subshell: PID must survive)
   local t0=$EPOCHREALTIME
   nsenter --net="/run/netns/$P-host" -- "$BIN/cnmd" --root "$WORK/root" --run-root "$WORK/run" \
     --log-level warn >>"$WORK/cnmd.log" 2>&1 &
@@ -31,12 +31,12 @@ start() {
     kill -0 "$PID" 2>/dev/null || { cat "$WORK/cnmd.log"; exit 1; }
     sleep 0.005
   done
-  echo "$(( (${EPOCHREALTIME/./} - ${t0/./}) / 1000 ))"
+  START_MS=$(( (${EPOCHREALTIME/./} - ${t0/./}) / 1000 ))
 }
 
 ip netns add "$P-host"
 ip -n "$P-host" link set lo up
-echo "first start: $(start) ms"
+start; echo "first start: $START_MS ms"
 cnm net create --subnet 10.240.0.0/16 bench >/dev/null
 for ((i = 1; i <= N; i++)); do ip netns add "$P-c$i"; done
 t0=$EPOCHREALTIME
@@ -44,7 +44,7 @@ for ((i = 1; i <= N; i++)); do cnm net connect bench --netns "/run/netns/$P-c$i"
 echo "connected $N sandboxes in $(( (${EPOCHREALTIME/./} - ${t0/./}) / 1000 )) ms"
 echo "cnmd RSS with $N endpoints: $(awk '/VmRSS/ {print $2}' "/proc/$PID/status") kB"
 kill -9 "$PID"; wait "$PID" 2>/dev/null || true; PID=
-echo "restart after kill -9 with $N endpoints, until the API answers: $(start) ms"
+start; echo "restart after kill -9 with $N endpoints, until the API answers: $START_MS ms"
 kept=$(cnm net inspect bench | grep -c '"EndpointID"')
 echo "endpoints kept after restart: $kept of $N"
 echo "cnmd RSS after restart: $(awk '/VmRSS/ {print $2}' "/proc/$PID/status") kB"

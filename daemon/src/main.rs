@@ -70,6 +70,8 @@ fn run(config: Config) -> anyhow::Result<()> {
     for warning in core.firewall_warnings() {
         tracing::warn!("{warning}");
     }
+    core.start_dns_writer()
+        .map_err(|err| anyhow::anyhow!(err.full_message()))?;
     if let Err(err) = core.ensure_resolver() {
         tracing::error!(error = %err.full_message(), "embedded DNS is not running; retrying in the background");
     }

@@ -5,7 +5,7 @@
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Mutex;
+use std::sync::{mpsc, Arc, Mutex};
 
 use cnm_dns::{is_valid_name, MemberBuilder, NetworkBuilder, ResolverCommand, Snapshot};
 
@@ -34,6 +34,9 @@ pub(super) struct DnsFeed {
     paths: DnsPaths,
     generation: AtomicU64,
     writing: Mutex<()>,
+    /// Wakes the background writer; None until `start_dns_writer` ran
+    /// (writes are synchronous until then: start-up, unit tests).
+    wake: Mutex<Option<mpsc::Sender<()>>>,
 }
 
 impl DnsFeed {
@@ -46,6 +49,7 @@ impl DnsFeed {
             paths,
             generation: AtomicU64::new(start),
             writing: Mutex::new(()),
+            wake: Mutex::new(None),
         }
     }
 
@@ -56,9 +60,46 @@ impl DnsFeed {
 }
 
 impl Core {
+    /// Tells the resolver about a change. The write happens on the
+    /// snapshot thread: building the snapshot is O(records) and the atomic
+    /// write costs two fsyncs, which a connect should not wait for (records
+    /// still follow within the resolver's ~25 ms poll).
+    pub(super) fn publish_dns(&self) {
+        let Some(feed) = &self.dns else { return };
+        let woken = feed
+            .wake
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .as_ref()
+            .is_some_and(|tx| tx.send(()).is_ok());
+        if !woken {
+            self.write_dns_snapshot();
+        }
+    }
+
+    /// Starts the thread that writes snapshots; bursts of changes coalesce
+    /// into one write of the newest state.
+    pub fn start_dns_writer(self: &Arc<Self>) -> Result<(), CoreError> {
+        let Some(feed) = &self.dns else { return Ok(()) };
+        let (tx, rx) = mpsc::channel::<()>();
+        let core = Arc::downgrade(self);
+        std::thread::Builder::new()
+            .name("cnm-dns-snapshot".into())
+            .spawn(move || {
+                while rx.recv().is_ok() {
+                    while rx.try_recv().is_ok() {}
+                    let Some(core) = core.upgrade() else { break };
+                    core.write_dns_snapshot();
+                }
+            })
+            .map_err(|e| CoreError::Internal(format!("start the DNS snapshot thread: {e}")))?;
+        *feed.wake.lock().unwrap_or_else(|e| e.into_inner()) = Some(tx);
+        Ok(())
+    }
+
     /// Writes the current records for the resolver. Failures are logged:
     /// DNS lagging behind must not fail a connect that already happened.
-    pub(super) fn publish_dns(&self) {
+    fn write_dns_snapshot(&self) {
         let Some(feed) = &self.dns else { return };
         let _writing = feed.writing.lock().unwrap_or_else(|e| e.into_inner());
         let generation = feed.generation.fetch_add(1, Ordering::Relaxed) + 1;
@@ -73,7 +114,9 @@ impl Core {
     /// cnmd), and replaces one running an older binary.
     pub fn ensure_resolver(&self) -> Result<(), CoreError> {
         let Some(feed) = &self.dns else { return Ok(()) };
-        self.publish_dns();
+        if !feed.paths.snapshot.exists() {
+            self.write_dns_snapshot();
+        }
         let pid = feed
             .command()
             .ensure_running()
