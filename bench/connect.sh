@@ -19,11 +19,11 @@ source dev/deps
 CNM_PACKAGES+=(netavark aardvark-dns containernetworking-plugins iperf3 dnsperf jq)
 cnm_install_deps
 
-CNM_BIN=$(dev/release -p cnm-daemon -p cnm-cli)
+CNM_BIN=$(dev/release -p cnm-daemon -p cnm-cli -p cnm-dns)
 export CNM_BIN
 
-# Ports come with the port-publishing issue: connect without -p until then.
-CNM_PUBLISH=${CNM_PUBLISH:-0} TOOLS=${TOOLS:-"cnm floor netavark cni"} PHASES=latency \
+# One published port per container (-p HOSTPORT:80), as the floor and the peers do.
+CNM_PUBLISH=${CNM_PUBLISH:-1} TOOLS=${TOOLS:-"cnm floor netavark cni"} PHASES=latency \
   NS_LIST=${NS_LIST:-"1 100 1000"} RESULTS=$OUT/peers.txt SUMMARY=$OUT/peers-summary.tsv \
   bash "$PEERS"
 

@@ -7,7 +7,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 N=${1:-1000}
-BIN=${CNM_BIN:-$(dev/release -p cnm-daemon -p cnm-cli)}
+BIN=${CNM_BIN:-$(dev/release -p cnm-daemon -p cnm-cli -p cnm-dns)}
 P=cnmbr-$$
 WORK=$(mktemp -d /tmp/cnm-bench-restart.XXXXXX)
 SOCK=$WORK/run/cnmd.sock
