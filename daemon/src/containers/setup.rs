@@ -93,7 +93,7 @@ impl Containers {
                     name: Some(record.name.clone()),
                     ipv4: att.ipv4,
                     ipv6: None,
-                    aliases: att.aliases.clone(),
+                    aliases: with_hostname(&att.aliases, &record.config.hostname, &record.name),
                     mac: None,
                     publish,
                     dns_servers: Vec::new(),
@@ -182,4 +182,14 @@ fn current_attachments(record: &ContainerRecord, view: &SandboxView) -> Vec<Atta
                 })
         })
         .collect()
+}
+
+/// The aliases a container's endpoint gets: the user's, plus its hostname
+/// when that differs from its name, so the embedded DNS answers for it too.
+fn with_hostname(aliases: &[String], hostname: &str, name: &str) -> Vec<String> {
+    let mut all = aliases.to_vec();
+    if hostname != name && cnm_dns::is_valid_name(hostname) && !all.iter().any(|a| a == hostname) {
+        all.push(hostname.to_owned());
+    }
+    all
 }
