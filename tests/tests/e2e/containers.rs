@@ -249,7 +249,7 @@ fn dns_and_published_port() {
     let publish = "127.0.0.1:18080:80";
     c.run_d(
         "web",
-        &["--network", "app", "-p", publish],
+        &["--network", "app", "-p", publish, "--hostname", "www-host"],
         &["httpd", "-f", "-p", "80"],
     );
     c.run_d("client", &["--network", "app"], &["sleep", "1000"]);
@@ -257,8 +257,10 @@ fn dns_and_published_port() {
     assert!(resolv.contains("nameserver 10.77.0.1"), "{resolv}");
     let hosts = c.exec_ok("client", &["cat", "/etc/hosts"]);
     assert!(hosts.contains("10.77.0.3\tclient"), "{hosts}");
-    let lookup = c.exec_ok("client", &["nslookup", "web"]);
-    assert!(lookup.contains("10.77.0.2"), "{lookup}");
+    for name in ["web", "www-host"] {
+        let lookup = c.exec_ok("client", &["nslookup", name]);
+        assert!(lookup.contains("10.77.0.2"), "{name}: {lookup}");
+    }
     let get = "printf 'GET / HTTP/1.0\\r\\n\\r\\n' | nc -w 3";
     for target in ["10.77.0.2", "web"] {
         let reply = c.exec_ok("client", &["sh", "-c", &format!("{get} {target} 80")]);
