@@ -49,12 +49,19 @@ pub struct Daemon {
     paths: DaemonPaths,
     netns_path: PathBuf,
     starts: usize,
+    /// Extra cnmd flags (kept across restarts).
+    extra_args: Vec<String>,
 }
 
 impl Daemon {
     /// Starts cnmd in the namespace at `netns_path` and waits until its
     /// socket accepts connections; panics with the log tail otherwise.
     pub fn start(netns_path: &Path, paths: DaemonPaths) -> Daemon {
+        Daemon::start_with(netns_path, paths, &[])
+    }
+
+    /// [`Daemon::start`] with extra cnmd flags.
+    pub fn start_with(netns_path: &Path, paths: DaemonPaths, extra_args: &[&str]) -> Daemon {
         std::fs::create_dir_all(&paths.root).expect("create state dir");
         std::fs::create_dir_all(&paths.run_root).expect("create run dir");
         let mut daemon = Daemon {
@@ -62,6 +69,7 @@ impl Daemon {
             paths,
             netns_path: netns_path.to_path_buf(),
             starts: 0,
+            extra_args: extra_args.iter().map(|a| (*a).to_owned()).collect(),
         };
         daemon.spawn_and_wait();
         daemon
@@ -162,7 +170,8 @@ impl Daemon {
             .arg(&self.paths.run_root)
             .arg("--socket")
             .arg(&self.paths.socket)
-            .args(["--log-level", "debug"]);
+            .args(["--log-level", "debug"])
+            .args(&self.extra_args);
         cmd
     }
 

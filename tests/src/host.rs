@@ -29,6 +29,11 @@ impl Host {
     /// Creates the namespace and dirs and starts cnmd; waits until it
     /// accepts connections.
     pub fn start() -> Host {
+        Host::start_with(&[])
+    }
+
+    /// [`Host::start`] with extra cnmd flags (e.g. `--default-host-ip`).
+    pub fn start_with(cnmd_args: &[&str]) -> Host {
         let base = unique_base_name();
         let dir = tempfile::Builder::new()
             .prefix(&format!("{base}-"))
@@ -37,7 +42,7 @@ impl Host {
         let ns = NetNs::create(&base);
         let paths = DaemonPaths::under(dir.path());
         let cli = Cli::new(paths.socket.clone(), paths.log.clone());
-        let daemon = Daemon::start(&ns.path(), paths);
+        let daemon = Daemon::start_with(&ns.path(), paths, cnmd_args);
         Host {
             base,
             ns,

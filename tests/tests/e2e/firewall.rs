@@ -21,6 +21,11 @@ const RESTORE_WITHIN: Duration = Duration::from_secs(3);
 pub fn cases() -> Vec<Case> {
     vec![
         case(
+            "foreign_forward_drop_is_reported",
+            FIREWALL,
+            foreign_forward_drop_is_reported,
+        ),
+        case(
             "container_not_routable_from_client",
             FIREWALL,
             container_not_routable_from_client,
@@ -280,5 +285,40 @@ fn kill9_restart_matches_store() {
     assert!(
         !table.contains(&format!("\"{c1_ip}\"")),
         "table inet cnm still points at the disconnected {c1_ip}: {table}"
+    );
+}
+
+/// Another table whose forward chain drops by policy overrides our accepts
+/// (in nf_tables any drop wins): `cnm system info` must say so.
+fn foreign_forward_drop_is_reported() {
+    let host = Host::start();
+    let quiet = host.cli().run_ok(&["system", "info"]);
+    assert!(
+        !quiet.contains("WARNING") && !quiet.contains("forward"),
+        "{quiet}"
+    );
+    let nft = |args: &[&str]| {
+        let out = cnm_tests::exec::run(
+            std::process::Command::new("nsenter")
+                .arg(format!("--net={}", host.ns().path_str()))
+                .arg("nft")
+                .args(args),
+        );
+        assert!(out.success(), "{out}");
+    };
+    nft(&["add", "table", "inet", "hostfw"]);
+    nft(&[
+        "add",
+        "chain",
+        "inet",
+        "hostfw",
+        "forward",
+        "{ type filter hook forward priority 0; policy drop; }",
+    ]);
+    let out = host.cli().run(&["system", "info"]);
+    let text = format!("{}{}", out.stdout, out.stderr);
+    assert!(
+        text.contains("hostfw"),
+        "the dropping table is not named: {text}"
     );
 }

@@ -32,6 +32,7 @@ pub fn cases() -> Vec<Case> {
             loopback_publish_not_reachable_from_client,
         ),
         case("bound_to_one_host_ip", FIREWALL, bound_to_one_host_ip),
+        case("default_host_ip_flag", FIREWALL, default_host_ip_flag),
         case("conflict_names_holder", FIREWALL, conflict_names_holder),
         case("disconnect_frees_port", FIREWALL, disconnect_frees_port),
         case(
@@ -286,6 +287,30 @@ fn bound_to_one_host_ip() {
     );
     let to = sock("198.51.100.10", 8080);
     expect_served(&host, client.ns(), Proto::Tcp, to, &tag(&c1, 80));
+    expect_not_served(&host, client.ns(), Proto::Tcp, sock(HOST_V4, 8080));
+}
+
+/// `cnmd --default-host-ip 198.51.100.10`: a `-p` without an address is
+/// published on that address only.
+fn default_host_ip_flag() {
+    let host = Host::start_with(&["--default-host-ip", "198.51.100.10"]);
+    let client = Client::attach(&host, "client", false);
+    create(&host, &["web"]);
+    add_uplink_addr(&host, "198.51.100.10/24");
+    let c1 = host.container("c1");
+    connect_publishing(&host, "web", &c1, &["8080:80"]);
+    let _server = serve(&c1, Proto::Tcp, 80);
+    assert_eq!(
+        port_lines(&host, "c1", &[]),
+        ["80/tcp -> 198.51.100.10:8080"]
+    );
+    expect_served(
+        &host,
+        client.ns(),
+        Proto::Tcp,
+        sock("198.51.100.10", 8080),
+        &tag(&c1, 80),
+    );
     expect_not_served(&host, client.ns(), Proto::Tcp, sock(HOST_V4, 8080));
 }
 
