@@ -70,6 +70,7 @@ impl Core {
     ) -> Result<(EndpointRecord, NetworkRecord), CoreError> {
         let mut phases = Phases::start();
         let netns = self.open_sandbox_netns(&req.sandbox)?;
+        self.reap_stale_sandbox(&netns)?;
         phases.mark("open");
         let plan = self.plan_connect(&req, &netns)?;
         phases.mark("plan");

@@ -27,6 +27,7 @@ mod phases;
 mod queries;
 mod reconcile;
 mod sandbox_setup;
+mod stale;
 mod state;
 
 pub use connect::{ConnectRequest, SandboxSelector};

@@ -17,6 +17,11 @@ pub fn cases() -> Vec<Case> {
     vec![
         case("removes_interfaces", KERNEL, removes_interfaces),
         case("after_netns_deleted", KERNEL, after_netns_deleted),
+        case(
+            "reused_netns_number_is_a_new_sandbox",
+            KERNEL,
+            reused_netns_number_is_a_new_sandbox,
+        ),
         case("rm_with_endpoints_fails", KERNEL, rm_with_endpoints_fails),
         case("freed_addresses_reused", KERNEL, freed_addresses_reused),
     ]
@@ -62,6 +67,32 @@ fn after_netns_deleted() {
     expect_host_veths(&host, 0);
     let c2 = host.container("c2");
     host.connect_named("n1", &c2, &["--ip", "172.18.0.77"]);
+}
+
+/// The kernel hands a deleted namespace's inode number to the next one.
+/// A sandbox deleted without a disconnect must not be mistaken for the new
+/// namespace: the connect succeeds and the stale record is forgotten.
+fn reused_netns_number_is_a_new_sandbox() {
+    use std::os::unix::fs::MetadataExt;
+    let host = Host::start();
+    create(&host, &["n1"]);
+    let mut old = host.container("old");
+    host.connect_named("n1", &old, &["--ip", "172.18.0.50"]);
+    let old_ino = std::fs::metadata(old.path()).expect("stat old netns").ino();
+    old.delete();
+    // Other tests make namespaces too; try a few until one gets the number.
+    let reused = (0..20)
+        .map(|i| host.container(&format!("new{i}")))
+        .find(|c| std::fs::metadata(c.path()).is_ok_and(|m| m.ino() == old_ino));
+    let new = reused.expect("the kernel never reused the deleted namespace's inode number");
+    host.connect_named("n1", &new, &["--ip", "172.18.0.50"]);
+    let net = host.inspect("n1");
+    assert!(
+        net.endpoint_named("old").is_none(),
+        "stale sandbox kept: {:?}",
+        net.containers
+    );
+    assert!(new.link("eth0").is_some(), "no eth0 in the new namespace");
 }
 
 fn rm_with_endpoints_fails() {

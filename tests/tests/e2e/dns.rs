@@ -51,6 +51,12 @@ pub fn cases() -> Vec<Case> {
             DNS_FORWARD,
             forwards_to_overrides_in_parallel,
         ),
+        case(
+            "records_follow_connect_within_100ms",
+            DNS,
+            records_follow_connect_within_100ms,
+        ),
+        case("answers_over_tcp", DNS, answers_over_tcp),
     ]
 }
 
@@ -374,4 +380,87 @@ fn forwards_to_overrides_in_parallel() {
         status, "NOERROR",
         "an internal network forwarded ({answer:?})"
     );
+}
+
+/// One A query over UDP from inside `c`; true if it got at least one answer.
+fn answers_a(c: &Container, server: &str, name: &str) -> bool {
+    let server: std::net::SocketAddr = format!("{server}:53").parse().expect("server address");
+    let name = name.to_owned();
+    cnm_tests::traffic::in_netns(c.ns(), move || {
+        let socket = std::net::UdpSocket::bind("0.0.0.0:0").expect("bind");
+        socket
+            .set_read_timeout(Some(Duration::from_millis(200)))
+            .expect("timeout");
+        let mut query = vec![0x12, 0x34, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0];
+        for label in name.split('.') {
+            query.push(label.len() as u8);
+            query.extend_from_slice(label.as_bytes());
+        }
+        query.extend_from_slice(&[0, 0, 1, 0, 1]);
+        if socket.send_to(&query, server).is_err() {
+            return false;
+        }
+        let mut buf = [0u8; 512];
+        match socket.recv(&mut buf) {
+            Ok(n) if n >= 12 => u16::from_be_bytes([buf[6], buf[7]]) > 0,
+            _ => false,
+        }
+    })
+}
+
+/// Records follow a connect within 100 ms (the median of five connects,
+/// so one scheduling hiccup on a loaded machine does not decide it).
+fn records_follow_connect_within_100ms() {
+    let host = Host::start();
+    create(&host, &["--subnet", "10.59.0.0/24", "n1"]);
+    let client = host.container("client");
+    host.connect_named("n1", &client, &[]);
+    let mut delays = Vec::new();
+    for i in 0..5 {
+        let c = host.container(&format!("w{i}"));
+        host.connect_named("n1", &c, &[]);
+        let connected = Instant::now();
+        while !answers_a(&client, "10.59.0.1", &format!("w{i}")) {
+            assert!(
+                connected.elapsed() < Duration::from_secs(2),
+                "w{i} never resolved"
+            );
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        delays.push(connected.elapsed());
+    }
+    delays.sort();
+    assert!(
+        delays[2] < Duration::from_millis(100),
+        "median {:?} of {delays:?}",
+        delays[2]
+    );
+}
+
+/// Queries over TCP get the same answers as over UDP.
+fn answers_over_tcp() {
+    let host = Host::start();
+    create(&host, &["--subnet", "10.60.0.0/24", "n1"]);
+    let web = host.container("web");
+    let client = host.container("client");
+    host.connect_named("n1", &web, &[]);
+    host.connect_named("n1", &client, &[]);
+    let web_ip = ipv4_of(&host, "n1", "web");
+    eventually(Duration::from_secs(2), || {
+        match dig(&client, "10.60.0.1", "web") {
+            v if v == [web_ip.clone()] => Ok(()),
+            v => Err(format!("{v:?}")),
+        }
+    })
+    .unwrap_or_else(|e| panic!("web never resolved: {e}"));
+    let out = client.exec(&[
+        "dig",
+        "+tcp",
+        "+short",
+        "+time=1",
+        "+tries=2",
+        "@10.60.0.1",
+        "web",
+    ]);
+    assert_eq!(out.stdout.trim(), web_ip, "over TCP: {out}");
 }
