@@ -1,6 +1,6 @@
 //! Kernel tests of table `inet cnm` with real traffic. Every test builds its
 //! own namespaces (host, client, containers); nothing touches the machine's
-//! own network namespace. Without root they print SKIPPED and return.
+//! own network namespace. Without root they fail loudly (never pass without running).
 
 mod isolation;
 mod lab;

@@ -17,10 +17,9 @@ use nix::sched::{unshare, CloneFlags};
 pub const HOSTS: &str = "127.0.0.1\tlocalhost\n10.89.0.5\tweb web.cnm\n";
 pub const RESOLV: &str = "nameserver 10.89.0.1\noptions ndots:0\n";
 
-/// Prints the one skip line the suite counts, and says whether to skip.
+/// An unmet need fails the test: the standard test harness has no runtime skip, so an unmet need fails loudly instead of passing.
 pub fn skip(reason: &str) -> bool {
-    println!("SKIPPED: {reason}");
-    true
+    panic!("cannot run here: {reason}");
 }
 
 /// `true` (after printing SKIPPED) when the kernel tests cannot run here.
