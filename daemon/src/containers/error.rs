@@ -43,17 +43,7 @@ impl ContainerError {
         if let ContainerError::Core(core) = self {
             return core.full_message();
         }
-        let mut message = self.to_string();
-        let mut cause = std::error::Error::source(self);
-        while let Some(err) = cause {
-            let text = err.to_string();
-            if !message.contains(&text) {
-                message.push_str(": ");
-                message.push_str(&text);
-            }
-            cause = err.source();
-        }
-        message
+        crate::core::full_message(self)
     }
 }
 

@@ -44,17 +44,7 @@ impl CoreError {
     /// The message with every cause, for users and logs:
     /// "configure eth0 in /run/netns/c1: add address 10.0.0.2/24: File exists (os error 17)".
     pub fn full_message(&self) -> String {
-        let mut message = self.to_string();
-        let mut cause = std::error::Error::source(self);
-        while let Some(err) = cause {
-            let text = err.to_string();
-            if !message.contains(&text) {
-                message.push_str(": ");
-                message.push_str(&text);
-            }
-            cause = err.source();
-        }
-        message
+        full_message(self)
     }
 }
 
@@ -62,4 +52,20 @@ impl From<tokio::task::JoinError> for CoreError {
     fn from(err: tokio::task::JoinError) -> Self {
         CoreError::Internal(format!("worker thread failed: {err}"))
     }
+}
+
+/// An error's message followed by each cause not already in it, joined by
+/// ": " (the form every user-facing error of cnmd takes).
+pub fn full_message(err: &dyn std::error::Error) -> String {
+    let mut message = err.to_string();
+    let mut cause = err.source();
+    while let Some(err) = cause {
+        let text = err.to_string();
+        if !message.contains(&text) {
+            message.push_str(": ");
+            message.push_str(&text);
+        }
+        cause = err.source();
+    }
+    message
 }

@@ -34,7 +34,7 @@ pub use connect::{ConnectRequest, SandboxSelector};
 pub use disconnect::DisconnectRequest;
 pub use dns_sync::DnsPaths;
 pub use drivers::Drivers;
-pub use error::CoreError;
+pub use error::{full_message, CoreError};
 pub use events::Event;
 pub use filters::NetworkFilter;
 pub use network_create::CreateNetworkRequest;

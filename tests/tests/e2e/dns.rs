@@ -77,6 +77,16 @@ fn dig(c: &Container, server: &str, name: &str) -> Vec<String> {
         .collect()
 }
 
+/// Waits (≤ 2 s) until `name` has an answer from `server` inside `c`, and
+/// returns it; panics if it never does.
+fn wait_until_resolves(c: &Container, server: &str, name: &str) -> Vec<String> {
+    eventually(Duration::from_secs(2), || match dig(c, server, name) {
+        v if v.is_empty() => Err(format!("{name} has no answer from {server}")),
+        v => Ok(v),
+    })
+    .unwrap_or_else(|e| panic!("{e}"))
+}
+
 /// The response status ("NOERROR", "NXDOMAIN", …) or the failure text.
 fn dig_status(c: &Container, server: &str, name: &str) -> String {
     let out = c.exec(&["dig", "+time=1", "+tries=2", &format!("@{server}"), name]);
@@ -101,11 +111,12 @@ fn names_and_aliases_resolve() {
     host.connect_named("n1", &client, &[]);
     let web_ip = ipv4_of(&host, "n1", "web");
     let gw = "10.53.0.1";
-    let found = eventually(Duration::from_secs(2), || match dig(&client, gw, "web") {
-        v if v == [web_ip.clone()] => Ok(()),
-        v => Err(format!("web -> {v:?}, want {web_ip}")),
-    });
-    found.unwrap_or_else(|e| panic!("{e}\n{}", host.log_tail()));
+    assert_eq!(
+        wait_until_resolves(&client, gw, "web"),
+        vec![web_ip.clone()],
+        "{}",
+        host.log_tail()
+    );
     assert_eq!(
         dig(&client, gw, "WWW."),
         vec![web_ip.clone()],
@@ -152,13 +163,7 @@ fn records_follow_disconnect() {
     host.connect_named("n1", &client, &[]);
     host.connect_named("n1", &web, &[]);
     let gw = "10.54.0.1";
-    eventually(Duration::from_secs(2), || {
-        match dig(&client, gw, "web").len() {
-            1 => Ok(()),
-            n => Err(format!("{n} answers")),
-        }
-    })
-    .unwrap_or_else(|e| panic!("web never resolved: {e}"));
+    assert_eq!(wait_until_resolves(&client, gw, "web").len(), 1);
     host.cli()
         .run_ok(&["net", "disconnect", "n1", "--netns", &web.path_str()]);
     let gone_at = Instant::now();
@@ -190,13 +195,11 @@ fn scope_is_shared_networks() {
     host.connect_named("a", &on_both, &[]);
     host.connect_named("b", &on_both, &[]);
     let (gw_a, gw_b) = ("10.55.1.1", "10.55.2.1");
-    eventually(Duration::from_secs(2), || {
-        match dig(&on_both, gw_a, "ona").len() {
-            1 => Ok(()),
-            n => Err(format!("{n} answers")),
-        }
-    })
-    .unwrap_or_else(|e| panic!("ona never resolved for both: {e}"));
+    assert_eq!(
+        wait_until_resolves(&on_both, gw_a, "ona").len(),
+        1,
+        "both sees ona via a"
+    );
     assert_eq!(dig(&on_both, gw_b, "onb").len(), 1, "both sees onb via b");
     assert_eq!(
         dig_status(&on_a, gw_a, "onb"),
@@ -250,13 +253,10 @@ fn answers_while_cnmd_is_dead() {
     host.connect_named("n1", &web, &[]);
     host.connect_named("n1", &client, &[]);
     let web_ip = ipv4_of(&host, "n1", "web");
-    eventually(Duration::from_secs(2), || {
-        match dig(&client, "10.57.0.1", "web") {
-            v if v == [web_ip.clone()] => Ok(()),
-            v => Err(format!("{v:?}")),
-        }
-    })
-    .unwrap_or_else(|e| panic!("web never resolved: {e}"));
+    assert_eq!(
+        wait_until_resolves(&client, "10.57.0.1", "web"),
+        vec![web_ip.clone()]
+    );
     host.kill9();
     assert_eq!(
         dig(&client, "10.57.0.1", "web"),
@@ -446,13 +446,10 @@ fn answers_over_tcp() {
     host.connect_named("n1", &web, &[]);
     host.connect_named("n1", &client, &[]);
     let web_ip = ipv4_of(&host, "n1", "web");
-    eventually(Duration::from_secs(2), || {
-        match dig(&client, "10.60.0.1", "web") {
-            v if v == [web_ip.clone()] => Ok(()),
-            v => Err(format!("{v:?}")),
-        }
-    })
-    .unwrap_or_else(|e| panic!("web never resolved: {e}"));
+    assert_eq!(
+        wait_until_resolves(&client, "10.60.0.1", "web"),
+        vec![web_ip.clone()]
+    );
     let out = client.exec(&[
         "dig",
         "+tcp",
