@@ -26,12 +26,23 @@ impl Cli {
         }
     }
 
+    /// `cnm -H unix://SOCKET ARGS…`, to run in other ways (on a pty).
+    pub fn command(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new(&self.bin);
+        cmd.arg("-H")
+            .arg(format!("unix://{}", self.socket.display()))
+            .args(args);
+        cmd
+    }
+
     /// Runs `cnm -H unix://SOCKET ARGS…`.
     pub fn run(&self, args: &[&str]) -> CmdOutput {
-        run(Command::new(&self.bin)
-            .arg("-H")
-            .arg(format!("unix://{}", self.socket.display()))
-            .args(args))
+        run(&mut self.command(args))
+    }
+
+    /// Runs the CLI with `input` piped to its stdin.
+    pub fn run_with_input(&self, args: &[&str], input: &[u8]) -> CmdOutput {
+        crate::exec::run_with_input(&mut self.command(args), input)
     }
 
     /// Runs the CLI and panics unless it exits 0; returns stdout. The panic

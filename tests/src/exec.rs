@@ -67,13 +67,34 @@ pub fn describe(cmd: &Command) -> String {
 /// Runs `cmd` to completion with captured stdout/stderr, killing it after
 /// `timeout`. Panics only when the program cannot be started at all.
 pub fn run_with_timeout(cmd: &mut Command, timeout: Duration) -> CmdOutput {
+    run_piped(cmd, None, timeout)
+}
+
+/// Runs `cmd` with `input` on a pipe to its stdin (closed after it), as
+/// `printf … | cmd` does.
+pub fn run_with_input(cmd: &mut Command, input: &[u8]) -> CmdOutput {
+    run_piped(cmd, Some(input.to_vec()), COMMAND_TIMEOUT)
+}
+
+fn run_piped(cmd: &mut Command, input: Option<Vec<u8>>, timeout: Duration) -> CmdOutput {
     let command = describe(cmd);
+    let stdin = if input.is_some() {
+        Stdio::piped()
+    } else {
+        Stdio::null()
+    };
     let mut child = cmd
-        .stdin(Stdio::null())
+        .stdin(stdin)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap_or_else(|e| panic!("cannot start `{command}`: {e}"));
+    if let (Some(mut pipe), Some(input)) = (child.stdin.take(), input) {
+        // On a thread: a command that does not read must not block us.
+        thread::spawn(move || {
+            let _ = std::io::Write::write_all(&mut pipe, &input);
+        });
+    }
     // Drain both pipes on threads so a chatty child cannot block on a full pipe.
     let stdout = drain(child.stdout.take());
     let stderr = drain(child.stderr.take());

@@ -1,9 +1,11 @@
 //! `cnm inspect`: Docker-shaped JSON of containers.
 
+use std::collections::BTreeMap;
+
 use anyhow::Result;
 use clap::Args;
-use pb::v1::{Container, ContainerRef};
-use serde_json::{json, Map, Value};
+use pb::v1::{Container, ContainerRef, Endpoint};
+use serde::Serialize;
 
 use crate::error::{self, Reported};
 use crate::output::{self, json::to_docker_json};
@@ -28,14 +30,20 @@ pub async fn run(args: InspectArgs, host: &str) -> Result<()> {
             .inspect_container(ContainerRef { container: name })
             .await
         {
-            Ok(reply) => found.push(docker_json(&reply.into_inner())),
+            Ok(reply) => found.push(reply.into_inner()),
             Err(status) => {
                 error::print(&error::status_message(&status));
                 failed = true;
             }
         }
     }
-    output::print(&to_docker_json(&found)?)?;
+    let ports: Vec<PortMap<'_>> = found.iter().map(port_map).collect();
+    let docker: Vec<DockerContainer<'_>> = found
+        .iter()
+        .zip(&ports)
+        .map(|(c, p)| docker_json(c, p))
+        .collect();
+    output::print(&to_docker_json(&docker)?)?;
     if failed {
         Err(Reported.into())
     } else {
@@ -51,108 +59,223 @@ fn or_zero(time: &str) -> &str {
     }
 }
 
-/// One container as `docker inspect` prints it.
-pub fn docker_json(c: &Container) -> Value {
-    let running = c.status == "running";
-    let ports = port_map(c);
-    json!({
-        "Id": c.id,
-        "Created": c.created,
-        "Path": c.args.first().cloned().unwrap_or_default(),
-        "Args": c.args.iter().skip(1).collect::<Vec<_>>(),
-        "State": {
-            "Status": c.status,
-            "Running": running,
-            "Paused": false,
-            "Restarting": false,
-            "OOMKilled": c.oom_killed,
-            "Dead": false,
-            "Pid": c.pid,
-            "ExitCode": c.exit_code,
-            "Error": "",
-            "StartedAt": or_zero(&c.started_at),
-            "FinishedAt": or_zero(&c.finished_at),
-        },
-        "Image": c.rootfs,
-        "Name": format!("/{}", c.name),
-        "HostConfig": {
-            "Binds": c.binds,
-            "NetworkMode": c.network_mode,
-            "PortBindings": ports,
-            "AutoRemove": c.auto_remove,
-            "CapAdd": c.cap_add,
-            "CapDrop": c.cap_drop,
-            "Memory": c.memory,
-            "NanoCpus": c.nano_cpus,
-            "PidsLimit": if c.pids_limit > 0 { json!(c.pids_limit) } else { Value::Null },
-        },
-        "Config": {
-            "Hostname": if c.hostname.is_empty() { c.id.chars().take(12).collect() } else { c.hostname.clone() },
-            "Env": c.env,
-            "Cmd": c.args,
-            "Image": c.rootfs,
-            "WorkingDir": c.workdir,
-        },
-        "NetworkSettings": network_settings(c, ports.clone()),
-    })
+/// One container as `docker inspect` prints it; field order is Docker's
+/// key order (maps of ports and networks are sorted, as Go prints maps).
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct DockerContainer<'a> {
+    #[serde(rename = "Id")]
+    id: &'a str,
+    created: &'a str,
+    path: &'a str,
+    args: &'a [String],
+    state: DockerState<'a>,
+    image: &'a str,
+    name: String,
+    host_config: DockerHostConfig<'a>,
+    config: DockerConfig<'a>,
+    network_settings: DockerNetworkSettings<'a>,
 }
 
-fn network_settings(c: &Container, ports: Value) -> Value {
-    let mut networks = Map::new();
-    for ep in &c.endpoints {
-        let (ip, prefix) = split_cidr(&ep.ipv4_address);
-        let (ip6, prefix6) = split_cidr(&ep.ipv6_address);
-        networks.insert(
-            ep.network_name.clone(),
-            json!({
-                "Aliases": ep.aliases,
-                "NetworkID": ep.network_id,
-                "EndpointID": ep.id,
-                "Gateway": ep.gateway,
-                "IPAddress": ip,
-                "IPPrefixLen": prefix,
-                "IPv6Gateway": ep.ipv6_gateway,
-                "GlobalIPv6Address": ip6,
-                "GlobalIPv6PrefixLen": prefix6,
-                "MacAddress": ep.mac_address,
-            }),
-        );
-    }
-    let first = c.endpoints.first();
-    json!({
-        "Ports": ports,
-        "SandboxKey": "",
-        "IPAddress": first.map(|e| split_cidr(&e.ipv4_address).0).unwrap_or_default(),
-        "Gateway": first.map(|e| e.gateway.clone()).unwrap_or_default(),
-        "MacAddress": first.map(|e| e.mac_address.clone()).unwrap_or_default(),
-        "Networks": networks,
-    })
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct DockerState<'a> {
+    status: &'a str,
+    running: bool,
+    paused: bool,
+    restarting: bool,
+    #[serde(rename = "OOMKilled")]
+    oom_killed: bool,
+    dead: bool,
+    pid: i32,
+    exit_code: i32,
+    error: &'a str,
+    started_at: &'a str,
+    finished_at: &'a str,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct DockerHostConfig<'a> {
+    binds: &'a [String],
+    network_mode: &'a str,
+    port_bindings: &'a PortMap<'a>,
+    auto_remove: bool,
+    cap_add: &'a [String],
+    cap_drop: &'a [String],
+    memory: i64,
+    nano_cpus: i64,
+    pids_limit: Option<i64>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct DockerConfig<'a> {
+    hostname: String,
+    tty: bool,
+    open_stdin: bool,
+    env: &'a [String],
+    cmd: &'a [String],
+    image: &'a str,
+    working_dir: &'a str,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct DockerNetworkSettings<'a> {
+    sandbox_key: &'a str,
+    ports: &'a PortMap<'a>,
+    gateway: &'a str,
+    #[serde(rename = "IPAddress")]
+    ip_address: &'a str,
+    mac_address: &'a str,
+    networks: BTreeMap<&'a str, DockerEndpoint<'a>>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct DockerEndpoint<'a> {
+    aliases: &'a [String],
+    mac_address: &'a str,
+    #[serde(rename = "NetworkID")]
+    network_id: &'a str,
+    #[serde(rename = "EndpointID")]
+    endpoint_id: &'a str,
+    gateway: &'a str,
+    #[serde(rename = "IPAddress")]
+    ip_address: &'a str,
+    #[serde(rename = "IPPrefixLen")]
+    ip_prefix_len: u32,
+    #[serde(rename = "IPv6Gateway")]
+    ipv6_gateway: &'a str,
+    #[serde(rename = "GlobalIPv6Address")]
+    global_ipv6_address: &'a str,
+    #[serde(rename = "GlobalIPv6PrefixLen")]
+    global_ipv6_prefix_len: u32,
 }
 
 /// `{"80/tcp": [{"HostIp": "0.0.0.0", "HostPort": "8080"}]}`.
-fn port_map(c: &Container) -> Value {
-    let mut map = Map::new();
-    for p in c.endpoints.iter().flat_map(|e| e.ports.iter()) {
-        let key = format!("{}/{}", p.container_port, p.protocol);
-        let entry = map.entry(key).or_insert_with(|| json!([]));
-        if let Value::Array(list) = entry {
-            list.push(json!({"HostIp": p.host_ip, "HostPort": p.host_port.to_string()}));
-        }
+type PortMap<'a> = BTreeMap<String, Vec<DockerPortBinding<'a>>>;
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct DockerPortBinding<'a> {
+    host_ip: &'a str,
+    host_port: String,
+}
+
+/// One container as `docker inspect` prints it.
+fn docker_json<'a>(c: &'a Container, ports: &'a PortMap<'a>) -> DockerContainer<'a> {
+    let first = c.endpoints.first();
+    DockerContainer {
+        id: &c.id,
+        created: &c.created,
+        path: c.args.first().map_or("", String::as_str),
+        args: c.args.get(1..).unwrap_or_default(),
+        state: DockerState {
+            status: &c.status,
+            running: c.status == "running",
+            paused: false,
+            restarting: false,
+            oom_killed: c.oom_killed,
+            dead: false,
+            pid: c.pid,
+            exit_code: c.exit_code,
+            error: "",
+            started_at: or_zero(&c.started_at),
+            finished_at: or_zero(&c.finished_at),
+        },
+        image: &c.rootfs,
+        name: format!("/{}", c.name),
+        host_config: DockerHostConfig {
+            binds: &c.binds,
+            network_mode: &c.network_mode,
+            port_bindings: ports,
+            auto_remove: c.auto_remove,
+            cap_add: &c.cap_add,
+            cap_drop: &c.cap_drop,
+            memory: c.memory,
+            nano_cpus: c.nano_cpus,
+            pids_limit: (c.pids_limit > 0).then_some(c.pids_limit),
+        },
+        config: DockerConfig {
+            hostname: if c.hostname.is_empty() {
+                c.id.chars().take(12).collect()
+            } else {
+                c.hostname.clone()
+            },
+            tty: c.tty,
+            open_stdin: c.interactive,
+            env: &c.env,
+            cmd: &c.args,
+            image: &c.rootfs,
+            working_dir: &c.workdir,
+        },
+        network_settings: DockerNetworkSettings {
+            sandbox_key: "",
+            ports,
+            gateway: first.map_or("", |e| e.gateway.as_str()),
+            ip_address: first.map_or("", |e| split_cidr(&e.ipv4_address).0),
+            mac_address: first.map_or("", |e| e.mac_address.as_str()),
+            networks: c
+                .endpoints
+                .iter()
+                .map(|ep| (ep.network_name.as_str(), endpoint(ep)))
+                .collect(),
+        },
     }
-    Value::Object(map)
+}
+
+fn endpoint(ep: &Endpoint) -> DockerEndpoint<'_> {
+    let (ip, prefix) = split_cidr(&ep.ipv4_address);
+    let (ip6, prefix6) = split_cidr(&ep.ipv6_address);
+    DockerEndpoint {
+        aliases: &ep.aliases,
+        mac_address: &ep.mac_address,
+        network_id: &ep.network_id,
+        endpoint_id: &ep.id,
+        gateway: &ep.gateway,
+        ip_address: ip,
+        ip_prefix_len: prefix,
+        ipv6_gateway: &ep.ipv6_gateway,
+        global_ipv6_address: ip6,
+        global_ipv6_prefix_len: prefix6,
+    }
+}
+
+/// The published ports of all endpoints, by `PORT/PROTO`.
+fn port_map(c: &Container) -> PortMap<'_> {
+    let mut map = PortMap::new();
+    for p in c.endpoints.iter().flat_map(|e| e.ports.iter()) {
+        map.entry(format!("{}/{}", p.container_port, p.protocol))
+            .or_default()
+            .push(DockerPortBinding {
+                host_ip: &p.host_ip,
+                host_port: p.host_port.to_string(),
+            });
+    }
+    map
 }
 
 /// "172.18.0.2/16" → ("172.18.0.2", 16); "" → ("", 0).
-fn split_cidr(cidr: &str) -> (String, u32) {
+fn split_cidr(cidr: &str) -> (&str, u32) {
     match cidr.split_once('/') {
-        Some((ip, len)) => (ip.to_string(), len.parse().unwrap_or(0)),
-        None => (cidr.to_string(), 0),
+        Some((ip, len)) => (ip, len.parse().unwrap_or(0)),
+        None => (cidr, 0),
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use pb::v1::PortBinding;
+    use serde_json::{json, Value};
+
     use super::*;
+
+    fn to_value(c: &Container) -> Value {
+        let ports = port_map(c);
+        serde_json::to_value(docker_json(c, &ports)).expect("json")
+    }
 
     #[test]
     fn docker_shape() {
@@ -162,14 +285,90 @@ mod tests {
             args: vec!["sh".into(), "-c".into(), "true".into()],
             status: "exited".into(),
             exit_code: 3,
+            tty: true,
             ..Default::default()
         };
-        let v = docker_json(&c);
+        let v = to_value(&c);
         assert_eq!(v["Name"], "/web");
         assert_eq!(v["Path"], "sh");
         assert_eq!(v["Args"], json!(["-c", "true"]));
         assert_eq!(v["State"]["ExitCode"], 3);
         assert_eq!(v["State"]["StartedAt"], ZERO_TIME);
-        assert_eq!(split_cidr("10.0.0.2/24"), ("10.0.0.2".into(), 24));
+        assert_eq!(v["Config"]["Tty"], true);
+        assert_eq!(v["Config"]["OpenStdin"], false);
+        assert_eq!(v["HostConfig"]["PidsLimit"], Value::Null);
+        assert_eq!(split_cidr("10.0.0.2/24"), ("10.0.0.2", 24));
+    }
+
+    /// Keys in the order of their first appearance in `text` (a key of a
+    /// nested object counts where it appears).
+    fn positions(text: &str, keys: &[&str]) -> Vec<usize> {
+        keys.iter()
+            .map(|k| {
+                text.find(&format!("\"{k}\":"))
+                    .unwrap_or_else(|| panic!("{k} missing in {text}"))
+            })
+            .collect()
+    }
+
+    #[test]
+    fn keys_come_in_dockers_order() {
+        let c = Container {
+            id: "abc".into(),
+            status: "running".into(),
+            endpoints: vec![Endpoint {
+                network_name: "bridge".into(),
+                ipv4_address: "172.17.0.2/16".into(),
+                ports: vec![PortBinding {
+                    container_port: 80,
+                    protocol: "tcp".into(),
+                    host_ip: "0.0.0.0".into(),
+                    host_port: 8080,
+                }],
+                ..Default::default()
+            }],
+            ..Default::default()
+        };
+        let ports = port_map(&c);
+        let text = to_docker_json(&docker_json(&c, &ports)).expect("json");
+        let top = [
+            "Id",
+            "Created",
+            "Path",
+            "Args",
+            "State",
+            "Image",
+            "Name",
+            "HostConfig",
+            "Config",
+            "NetworkSettings",
+        ];
+        let at = positions(&text, &top);
+        assert!(at.windows(2).all(|w| w[0] < w[1]), "{text}");
+        let state = [
+            "Status",
+            "Running",
+            "Paused",
+            "Restarting",
+            "OOMKilled",
+            "Dead",
+            "Pid",
+            "ExitCode",
+            "Error",
+            "StartedAt",
+            "FinishedAt",
+        ];
+        let at = positions(&text, &state);
+        assert!(at.windows(2).all(|w| w[0] < w[1]), "{text}");
+        let v: Value = serde_json::from_str(&text).expect("parse");
+        assert_eq!(
+            v["NetworkSettings"]["Ports"]["80/tcp"][0]["HostPort"],
+            "8080"
+        );
+        assert_eq!(v["NetworkSettings"]["IPAddress"], "172.17.0.2");
+        assert_eq!(
+            v["NetworkSettings"]["Networks"]["bridge"]["IPPrefixLen"],
+            16
+        );
     }
 }

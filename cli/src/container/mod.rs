@@ -2,6 +2,7 @@
 //! `restart`, `rm`, `logs`, `exec`, `inspect`, and `cnm rootfs busybox`,
 //! following `docker …` flags and output.
 
+mod attach;
 mod inspect;
 mod lifecycle;
 mod ps;

@@ -1,13 +1,15 @@
-//! `cnm run`: create and start a container, then (without `-d`) stream its
-//! output and exit with its exit code, as `docker run` does.
+//! `cnm run`: create and start a container, then (without `-d`) attach to
+//! it and exit with its exit code, as `docker run` does; with `-it`,
+//! Ctrl-P Ctrl-Q detaches and leaves it running.
 
 use std::process::ExitCode;
 
 use anyhow::Result;
 use clap::Args;
-use pb::v1::{ContainerRef, RemoveContainerRequest, RunContainerRequest};
+use pb::v1::{attach_input, AttachInput, AttachStart, RemoveContainerRequest, RunContainerRequest};
 
-use super::stream::{copy_output, exit_status};
+use super::attach::{self, Ending};
+use super::stream::ending_status;
 use crate::error;
 
 /// Docker's exit status when the container could not be run at all.
@@ -65,10 +67,10 @@ pub struct RunArgs {
     /// Bind mount a host directory (HOSTDIR:CDIR[:ro])
     #[arg(short, long = "volume")]
     volumes: Vec<String>,
-    /// Keep stdin open (not supported yet)
+    /// Keep STDIN open and forward it to the container
     #[arg(short, long)]
     interactive: bool,
-    /// Allocate a pseudo-TTY (not supported yet)
+    /// Allocate a pseudo-TTY (with -i: raw terminal, Ctrl-P Ctrl-Q detaches)
     #[arg(short, long)]
     tty: bool,
     /// The rootfs directory (on cnmd's host)
@@ -127,16 +129,28 @@ async fn run_inner(args: RunArgs, host: &str) -> Result<ExitCode> {
         println!("{}", created.id);
         return Ok(ExitCode::SUCCESS);
     }
-    let attach = ContainerRef {
-        container: created.id.clone(),
+    let options = attach::Options {
+        tty: args.tty,
+        stdin: args.interactive,
     };
-    let stream = client
-        .attach_container(attach)
+    let first = AttachInput {
+        kind: Some(attach_input::Kind::Start(AttachStart {
+            container: created.id.clone(),
+            stdin: args.interactive,
+        })),
+    };
+    let wrap = |input| AttachInput {
+        kind: Some(attach_input::Kind::Input(input)),
+    };
+    let (requests, sender) = attach::requests(first, wrap, options);
+    let output = client
+        .attach_container(requests)
         .await
         .map_err(error::from_status)?
         .into_inner();
-    let code = copy_output(stream).await?;
-    if remove_after {
+    let ending = attach::run(output, sender, options).await?;
+    // Detached (or signalled) it still runs: `--rm` cannot remove it now.
+    if remove_after && matches!(ending, Ending::Exited(_) | Ending::Closed) {
         let remove = RemoveContainerRequest {
             container: created.id,
             force: true,
@@ -146,5 +160,5 @@ async fn run_inner(args: RunArgs, host: &str) -> Result<ExitCode> {
             .await
             .map_err(error::from_status)?;
     }
-    Ok(exit_status(code.unwrap_or(i32::from(RUN_FAILED))))
+    Ok(ending_status(ending, i32::from(RUN_FAILED)))
 }

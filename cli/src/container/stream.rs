@@ -1,15 +1,16 @@
-//! Output streams from cnmd: `cnm logs`, `cnm exec`, and the attached
-//! part of `cnm run`. Chunks go to our stdout/stderr as they come.
+//! Output streams from cnmd: `cnm logs` and `cnm exec` (an attached
+//! session, as the attached part of `cnm run`). Chunks go to our
+//! stdout/stderr as they come.
 
-use std::io::Write;
 use std::process::ExitCode;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use clap::Args;
-use pb::v1::output_chunk::Kind;
-use pb::v1::{ContainerLogsRequest, ExecContainerRequest, OutputChunk};
+use pb::v1::TtySize;
+use pb::v1::{exec_input, ContainerLogsRequest, ExecContainerRequest, ExecInput, OutputChunk};
 use tonic::Streaming;
 
+use super::attach::{self, Ending};
 use crate::error;
 
 /// Flags of `logs`.
@@ -32,10 +33,10 @@ pub struct ExecArgs {
     /// Working directory inside the container
     #[arg(short, long, value_name = "DIR")]
     workdir: Option<String>,
-    /// Keep stdin open (not supported yet)
+    /// Keep STDIN open and forward it to the process
     #[arg(short, long)]
     interactive: bool,
-    /// Allocate a pseudo-TTY (not supported yet)
+    /// Allocate a pseudo-TTY (with -i: raw terminal, Ctrl-P Ctrl-Q detaches)
     #[arg(short, long)]
     tty: bool,
     /// Container name or id
@@ -60,31 +61,58 @@ pub async fn logs(args: LogsArgs, host: &str) -> Result<()> {
 }
 
 pub async fn exec(args: ExecArgs, host: &str) -> ExitCode {
+    let options = attach::Options {
+        tty: args.tty,
+        stdin: args.interactive,
+    };
     let result = async {
-        if args.interactive || args.tty {
-            anyhow::bail!("exec -i and -t are not supported yet; run the command without them");
-        }
-        let request = ExecContainerRequest {
+        let start = ExecContainerRequest {
             container: args.container,
             args: args.command,
             env: args.env,
             workdir: args.workdir.unwrap_or_default(),
+            tty: args.tty,
+            interactive: args.interactive,
+            tty_size: attach::window_size()
+                .filter(|_| args.tty)
+                .map(|(rows, cols)| TtySize {
+                    rows: rows.into(),
+                    cols: cols.into(),
+                }),
         };
-        let stream = super::client(host)
+        let first = ExecInput {
+            kind: Some(exec_input::Kind::Start(start)),
+        };
+        let wrap = |input| ExecInput {
+            kind: Some(exec_input::Kind::Input(input)),
+        };
+        let (requests, sender) = attach::requests(first, wrap, options);
+        let output = super::client(host)
             .await?
-            .exec_container(request)
+            .exec_container(requests)
             .await
             .map_err(error::from_status)?
             .into_inner();
-        copy_output(stream).await
+        attach::run(output, sender, options).await
     }
     .await;
     match result {
-        Ok(code) => exit_status(code.unwrap_or(0)),
+        Ok(ending) => ending_status(ending, 0),
         Err(err) => {
             error::print(&format_args!("{err:#}"));
             ExitCode::from(126)
         }
+    }
+}
+
+/// Our exit status after a session; `closed` when it ended without an
+/// exit code.
+pub fn ending_status(ending: Ending, closed: i32) -> ExitCode {
+    match ending {
+        Ending::Exited(code) => exit_status(code),
+        Ending::Detached => ExitCode::SUCCESS,
+        Ending::Closed => exit_status(closed),
+        Ending::Signalled(signo) => exit_status(128 + signo),
     }
 }
 
@@ -93,19 +121,8 @@ pub async fn exec(args: ExecArgs, host: &str) -> ExitCode {
 pub async fn copy_output(mut stream: Streaming<OutputChunk>) -> Result<Option<i32>> {
     let mut exit = None;
     while let Some(chunk) = stream.message().await.map_err(error::from_status)? {
-        match chunk.kind {
-            Some(Kind::Stdout(bytes)) => {
-                let mut out = std::io::stdout().lock();
-                out.write_all(&bytes)
-                    .and_then(|()| out.flush())
-                    .context("cannot write to stdout")?;
-            }
-            Some(Kind::Stderr(bytes)) => {
-                let mut err = std::io::stderr().lock();
-                let _ = err.write_all(&bytes).and_then(|()| err.flush());
-            }
-            Some(Kind::Exit(info)) => exit = Some(info.code),
-            None => {}
+        if let Some(code) = attach::write_chunk(chunk)? {
+            exit = Some(code);
         }
     }
     Ok(exit)

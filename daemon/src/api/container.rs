@@ -1,8 +1,7 @@
 //! cnm.v1.ContainerService: the bundled runtime's containers. Lifecycle
-//! calls run on the blocking pool; output streams (attach, logs, exec) are
-//! read on a blocking thread and fed to the client through a channel.
+//! calls run on the blocking pool; the streams of attach, logs and exec
+//! are in `container_io.rs`.
 
-use std::io::Read;
 use std::process::Stdio;
 use std::sync::Arc;
 use std::time::Duration;
@@ -13,10 +12,11 @@ use cnm_runtime::logs::Stream;
 use cnm_runtime::{ExecSpec, RuntimeError};
 use pb::container_service_server::ContainerService;
 use pb::output_chunk::Kind as ChunkKind;
-use tokio::sync::mpsc;
-use tokio_stream::wrappers::ReceiverStream;
-use tonic::{Code, Request, Response, Status};
+use tonic::{Code, Request, Response, Status, Streaming};
 
+use super::container_io::{
+    dimension, pump, send, spawn_session, spawn_stream, Chunks, ExecSink, ShimSink,
+};
 use super::convert;
 use crate::containers::{ContainerError, ContainerRecord, Containers, NetworkMode, RunRequest};
 use crate::core::SandboxView;
@@ -24,9 +24,6 @@ use crate::model::unix_nanos_of;
 
 /// `cnm stop` without `-t`.
 const DEFAULT_STOP_TIMEOUT: Duration = Duration::from_secs(10);
-
-type Chunks = ReceiverStream<Result<pb::OutputChunk, Status>>;
-type Sender = mpsc::Sender<Result<pb::OutputChunk, Status>>;
 
 pub struct ContainerApi {
     containers: Arc<Containers>,
@@ -94,30 +91,50 @@ impl ContainerService for ContainerApi {
 
     async fn attach_container(
         &self,
-        request: Request<pb::ContainerRef>,
+        request: Request<Streaming<pb::AttachInput>>,
     ) -> Result<Response<Chunks>, Status> {
-        let key = request.into_inner().container;
+        use pb::attach_input::Kind;
+        let mut input = request.into_inner();
+        let start = match input.message().await?.and_then(|m| m.kind) {
+            Some(Kind::Start(start)) => start,
+            _ => return Err(first_request_error("attach", "AttachStart")),
+        };
+        let key = start.container;
         let mut stream = self
             .blocking(move |c| Ok(c.runtime_container(&key)?.1.attach(true)?))
             .await?;
-        Ok(Response::new(spawn_stream(move |tx| loop {
-            let chunk = match stream.read_frame() {
-                Ok(Some(Frame::Stdout(b))) => ChunkKind::Stdout(b),
-                Ok(Some(Frame::Stderr(b))) => ChunkKind::Stderr(b),
-                Ok(Some(Frame::Exit { code, oom_killed })) => {
-                    ChunkKind::Exit(pb::ExitInfo { code, oom_killed })
-                }
-                Ok(Some(_)) => continue,
-                Ok(None) => return,
-                Err(err) => {
-                    let _ = tx.blocking_send(Err(Status::from(ContainerError::from(err))));
+        // No writer when the shim is gone: the stream replays the log only.
+        let sink = ShimSink {
+            writer: stream.writer().ok(),
+            stdin: start.stdin,
+        };
+        let to_input = |m: pb::AttachInput| match m.kind {
+            Some(Kind::Input(input)) => Some(input),
+            _ => None,
+        };
+        Ok(Response::new(spawn_session(
+            input,
+            to_input,
+            sink,
+            move |tx| loop {
+                let chunk = match stream.read_frame() {
+                    Ok(Some(Frame::Stdout(b))) => ChunkKind::Stdout(b),
+                    Ok(Some(Frame::Stderr(b))) => ChunkKind::Stderr(b),
+                    Ok(Some(Frame::Exit { code, oom_killed })) => {
+                        ChunkKind::Exit(pb::ExitInfo { code, oom_killed })
+                    }
+                    Ok(Some(_)) => continue,
+                    Ok(None) => return,
+                    Err(err) => {
+                        let _ = tx.blocking_send(Err(Status::from(ContainerError::from(err))));
+                        return;
+                    }
+                };
+                if !send(&tx, chunk) {
                     return;
                 }
-            };
-            if !send(&tx, chunk) {
-                return;
-            }
-        })))
+            },
+        )))
     }
 
     async fn list_containers(
@@ -210,21 +227,39 @@ impl ContainerService for ContainerApi {
 
     async fn exec_container(
         &self,
-        request: Request<pb::ExecContainerRequest>,
+        request: Request<Streaming<pb::ExecInput>>,
     ) -> Result<Response<Chunks>, Status> {
-        let req = request.into_inner();
+        use pb::exec_input::Kind;
+        let mut input = request.into_inner();
+        let req = match input.message().await?.and_then(|m| m.kind) {
+            Some(Kind::Start(req)) => req,
+            _ => return Err(first_request_error("exec", "ExecContainerRequest")),
+        };
+        let (tty, interactive) = (req.tty, req.interactive);
         let spec = ExecSpec {
             args: req.args,
             env: req.env,
             cwd: (!req.workdir.is_empty()).then_some(req.workdir),
+            tty,
+            tty_size: req
+                .tty_size
+                .filter(|s| s.rows > 0 && s.cols > 0)
+                .map(|s| (dimension(s.rows), dimension(s.cols))),
             ..Default::default()
         };
         let key = req.container;
         let mut child = self
             .blocking(move |c| {
                 let mut command = c.exec_command(&key, &spec)?;
+                // With a tty the helper's stdin carries frames (resizes
+                // too), so it is open even without -i.
+                let stdin = if tty || interactive {
+                    Stdio::piped()
+                } else {
+                    Stdio::null()
+                };
                 command
-                    .stdin(Stdio::null())
+                    .stdin(stdin)
                     .stdout(Stdio::piped())
                     .stderr(Stdio::piped());
                 command
@@ -232,49 +267,49 @@ impl ContainerService for ContainerApi {
                     .map_err(ContainerError::io(format!("run cnm-shim exec in {key}")))
             })
             .await?;
-        Ok(Response::new(spawn_stream(move |tx| {
-            let stdout = child.stdout.take();
-            let stderr = child.stderr.take();
-            let err_tx = tx.clone();
-            let err_pump = std::thread::spawn(move || pump(stderr, &err_tx, ChunkKind::Stderr));
-            pump(stdout, &tx, ChunkKind::Stdout);
-            let _ = err_pump.join();
-            let code = match child.wait() {
-                Ok(status) => exit_code(status),
-                Err(_) => 126,
-            };
-            send(
-                &tx,
-                ChunkKind::Exit(pb::ExitInfo {
-                    code,
-                    oom_killed: false,
-                }),
-            );
-        })))
+        let sink = match child.stdin.take() {
+            Some(pipe) if tty => ExecSink::Framed {
+                pipe,
+                stdin: interactive,
+            },
+            pipe => ExecSink::Raw(pipe),
+        };
+        let to_input = |m: pb::ExecInput| match m.kind {
+            Some(Kind::Input(input)) => Some(input),
+            _ => None,
+        };
+        Ok(Response::new(spawn_session(
+            input,
+            to_input,
+            sink,
+            move |tx| {
+                let stdout = child.stdout.take();
+                let stderr = child.stderr.take();
+                let err_tx = tx.clone();
+                let err_pump = std::thread::spawn(move || pump(stderr, &err_tx, ChunkKind::Stderr));
+                pump(stdout, &tx, ChunkKind::Stdout);
+                let _ = err_pump.join();
+                let code = match child.wait() {
+                    Ok(status) => exit_code(status),
+                    Err(_) => 126,
+                };
+                send(
+                    &tx,
+                    ChunkKind::Exit(pb::ExitInfo {
+                        code,
+                        oom_killed: false,
+                    }),
+                );
+            },
+        )))
     }
 }
 
-/// Runs `produce` on the blocking pool, streaming what it sends.
-fn spawn_stream(produce: impl FnOnce(Sender) + Send + 'static) -> Chunks {
-    let (tx, rx) = mpsc::channel(64);
-    tokio::task::spawn_blocking(move || produce(tx));
-    ReceiverStream::new(rx)
-}
-
-/// False once the client went away.
-fn send(tx: &Sender, kind: ChunkKind) -> bool {
-    tx.blocking_send(Ok(pb::OutputChunk { kind: Some(kind) }))
-        .is_ok()
-}
-
-fn pump(pipe: Option<impl Read>, tx: &Sender, wrap: fn(Vec<u8>) -> ChunkKind) {
-    let Some(mut pipe) = pipe else { return };
-    let mut buf = vec![0u8; 32 * 1024];
-    while let Ok(n) = pipe.read(&mut buf) {
-        if n == 0 || !send(tx, wrap(buf[..n].to_vec())) {
-            return;
-        }
-    }
+/// A stream whose first request was not the one that says what to do.
+fn first_request_error(call: &str, expected: &str) -> Status {
+    Status::invalid_argument(format!(
+        "the first request of an {call} stream must be {expected}"
+    ))
 }
 
 fn exit_code(status: std::process::ExitStatus) -> i32 {
@@ -369,5 +404,7 @@ fn container(r: &ContainerRecord, view: Option<&SandboxView>) -> pb::Container {
         auto_remove: c.auto_remove,
         endpoints,
         networks,
+        tty: c.tty,
+        interactive: c.interactive,
     }
 }

@@ -70,6 +70,12 @@ pub struct RunConfig {
     /// `-v` specs as written.
     pub volumes: Vec<String>,
     pub auto_remove: bool,
+    /// A pseudo-terminal for the command (`-t`).
+    #[serde(default)]
+    pub tty: bool,
+    /// Stdin kept open for attach clients (`-i`).
+    #[serde(default)]
+    pub interactive: bool,
 }
 
 /// One container, as stored under `ctr/<id>`.
@@ -104,6 +110,13 @@ impl ContainerRecord {
 
     pub fn resolv_path(&self) -> PathBuf {
         self.dir.join("resolv.conf")
+    }
+
+    /// The json-file log of every run (the runtime's dir is made anew on
+    /// each start; the log stays beside it, as Docker keeps one per
+    /// container).
+    pub fn log_path(&self) -> PathBuf {
+        self.dir.join("container-json.log")
     }
 
     pub fn is_running(&self) -> bool {

@@ -97,11 +97,6 @@ impl Containers {
 
     /// Every check that can be made before anything exists.
     fn validate(&self, req: &RunRequest, id: &str) -> Result<(String, RunConfig), ContainerError> {
-        if req.tty || req.interactive {
-            return Err(ContainerError::InvalidArgument(
-                "-i and -t are not supported yet; run without them (use -d, then `cnm logs` and `cnm exec`)".into(),
-            ));
-        }
         let name = self.valid_name(&req.name, id)?;
         let network = self.network_mode(req)?;
         let limits = Limits {
@@ -128,6 +123,8 @@ impl Containers {
             cap_drop: req.cap_drop.clone(),
             volumes: req.volumes.clone(),
             auto_remove: req.auto_remove,
+            tty: req.tty,
+            interactive: req.interactive,
         };
         // The runtime's own checks (rootfs, command, limits, caps, mounts)
         // against placeholder files: the real ones do not exist yet.
@@ -274,8 +271,9 @@ pub(super) fn runtime_spec(
         limits: config.limits,
         cap_add: caps(&config.cap_add)?,
         cap_drop: caps(&config.cap_drop)?,
-        tty: false,
-        stdin: false,
+        tty: config.tty,
+        stdin: config.interactive,
         state_dir,
+        log: None,
     })
 }

@@ -106,7 +106,10 @@ impl Containers {
         if runtime_dir.exists() {
             // A restart: the runtime wants a fresh state dir.
             match cnm_runtime::Container::open(&runtime_dir) {
-                Ok(old) => old.delete(false)?,
+                Ok(old) => {
+                    keep_old_log(&old, record);
+                    old.delete(false)?
+                }
                 Err(_) => fs::remove_dir_all(&runtime_dir).map_err(ContainerError::io(format!(
                     "remove {}",
                     runtime_dir.display()
@@ -117,6 +120,7 @@ impl Containers {
         spec.netns = record.netns.clone();
         spec.hosts_file = record.hosts_path();
         spec.resolv_conf = record.resolv_path();
+        spec.log = Some(record.log_path());
         Ok(runtime.start(&spec)?)
     }
 
@@ -157,6 +161,25 @@ impl Containers {
         }
         netns::remove(path);
         current.filter(|c| !c.is_empty())
+    }
+}
+
+/// A container run before logs moved out of the runtime's dir has its log
+/// in there: move it out before the dir goes, so its output stays.
+fn keep_old_log(old: &cnm_runtime::Container, record: &ContainerRecord) {
+    let (from, to) = (old.log_path(), record.log_path());
+    if from != to && !to.exists() {
+        if let Err(err) = fs::rename(&from, &to).or_else(ignore_missing) {
+            tracing::warn!(container = %record.name, error = %err, "keep the log of the last run");
+        }
+    }
+}
+
+fn ignore_missing(err: std::io::Error) -> std::io::Result<()> {
+    if err.kind() == std::io::ErrorKind::NotFound {
+        Ok(())
+    } else {
+        Err(err)
     }
 }
 

@@ -1,7 +1,10 @@
 //! The bundled runtime end to end: `cnm run` and the container lifecycle
 //! against a real cnmd and kernel, with a busybox rootfs built by `cnm
 //! rootfs busybox`. Every test removes its containers in a guard, even on
-//! failure, so no shim, cgroup or mount outlives it.
+//! failure, so no shim, cgroup or mount outlives it. Terminals, stdin and
+//! logs across restarts are in `containers/stdio.rs`.
+
+mod stdio;
 
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
@@ -43,6 +46,19 @@ pub fn cases() -> Vec<Case> {
             RUNTIME,
             bad_input_leaves_nothing,
         ),
+        case(
+            "run_it_gives_a_terminal",
+            RUNTIME,
+            stdio::run_it_gives_a_terminal,
+        ),
+        case("run_it_detach_keys", RUNTIME, stdio::run_it_detach_keys),
+        case(
+            "exec_it_gives_a_terminal",
+            RUNTIME,
+            stdio::exec_it_gives_a_terminal,
+        ),
+        case("piped_stdin", RUNTIME, stdio::piped_stdin),
+        case("logs_survive_restart", RUNTIME, stdio::logs_survive_restart),
     ]
 }
 

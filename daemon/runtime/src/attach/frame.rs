@@ -7,7 +7,7 @@
 //! | 1    | shim → client | stdout bytes (all tty output is stdout)              |
 //! | 2    | shim → client | stderr bytes                                         |
 //! | 3    | client → shim | resize: rows u16, cols u16                           |
-//! | 4    | client → shim | close stdin (empty)                                  |
+//! | 4    | client → shim | close stdin (empty); with a tty, type the EOF char    |
 //! | 5    | shim → client | exit: code i32, oom_killed u8; then the shim closes  |
 //! | 6    | shim → client | hello, always first: version u8 (1), tty u8, log offset u64, pending stdout (u32 length + bytes), pending stderr (same) |
 //!

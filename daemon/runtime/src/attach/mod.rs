@@ -160,9 +160,17 @@ impl AttachWriter {
         Ok(())
     }
 
-    /// The container sees end-of-file on stdin (no effect with a tty).
+    /// The container sees end-of-file on stdin; with a tty, the terminal's
+    /// EOF character (^D) is typed instead.
     pub fn close_stdin(&mut self) -> Result<(), RuntimeError> {
         self.send(&Frame::CloseStdin)
+    }
+
+    /// Ends the attachment without touching the container: the shim drops
+    /// this client, and a `read_frame` blocked on another thread returns
+    /// `None` (the end of the stream without an exit).
+    pub fn detach(&self) {
+        let _ = self.socket.shutdown(std::net::Shutdown::Both);
     }
 
     pub fn resize(&mut self, rows: u16, cols: u16) -> Result<(), RuntimeError> {

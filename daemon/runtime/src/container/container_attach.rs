@@ -2,6 +2,7 @@
 //! `from_start` (for `cnm run` without -d) the output produced before the
 //! connection is replayed from the log, so a fast command loses nothing;
 //! if the shim already exited, the log and the recorded exit stand in.
+//! Replays cover the current run only, though the log holds every run.
 
 use std::os::unix::net::UnixStream;
 use std::time::Duration;
@@ -27,7 +28,9 @@ impl Container {
             socket.set_read_timeout(None)?;
             Ok((socket, first))
         });
-        let open_log = || LogReader::open(&self.log_path()).map_err(attach_err);
+        // Only this run's output: earlier runs share the log file.
+        let open_log =
+            || LogReader::open_at(&self.log_path(), self.start.log_start).map_err(attach_err);
         match connected {
             Ok((socket, Some(Frame::Hello(hello)))) => {
                 let replay = if from_start {

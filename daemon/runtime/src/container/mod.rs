@@ -109,8 +109,9 @@ impl Container {
         self.spec.tty
     }
 
-    /// The json-file log (Docker's format), for `cnm logs`.
+    /// The json-file log (Docker's format), for `cnm logs`: every run's
+    /// output when the spec placed it outside the state dir.
     pub fn log_path(&self) -> PathBuf {
-        self.layout.log()
+        self.spec.log_path()
     }
 }

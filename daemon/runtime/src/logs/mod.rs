@@ -5,7 +5,7 @@ mod json_file;
 mod timestamp;
 
 use std::fs::File;
-use std::io::{self, BufRead, BufReader};
+use std::io::{self, BufRead, BufReader, Seek, SeekFrom};
 use std::path::PathBuf;
 use std::thread;
 use std::time::Duration;
@@ -44,6 +44,20 @@ impl LogReader {
             partial: String::new(),
             limit: None,
             consumed: 0,
+            follow: None,
+        })
+    }
+
+    /// Reads from `offset` (the start of a record) on; limits stay
+    /// absolute offsets in the file.
+    pub(crate) fn open_at(path: &std::path::Path, offset: u64) -> io::Result<Self> {
+        let mut file = File::open(path)?;
+        file.seek(SeekFrom::Start(offset))?;
+        Ok(Self {
+            reader: BufReader::new(file),
+            partial: String::new(),
+            limit: None,
+            consumed: offset,
             follow: None,
         })
     }
@@ -135,5 +149,18 @@ mod tests {
             .map(|e| e.expect("entry").log)
             .collect();
         assert_eq!(followed, ["a\n", "b\n"]);
+        // A later run's replay starts at its first record and still stops
+        // at an absolute limit.
+        let later: Vec<String> = LogReader::open_at(&path, first.len() as u64)
+            .expect("open at")
+            .with_limit((first.len() + second.len()) as u64)
+            .map(|e| e.expect("entry").log)
+            .collect();
+        assert_eq!(later, ["b\n"]);
+        let none = LogReader::open_at(&path, first.len() as u64)
+            .expect("open at")
+            .with_limit(first.len() as u64)
+            .count();
+        assert_eq!(none, 0);
     }
 }

@@ -95,7 +95,10 @@ fn create(layout: &Layout, undo: &mut Undo) -> anyhow::Result<Supervised> {
     let cgroups = CgroupSet::for_container(&spec.id).context("locating cgroups")?;
     cgroups.create(&spec.limits).context("creating cgroups")?;
     undo.cgroups = Some(cgroups.clone());
-    let log = LogWriter::create(&layout.log()).context("creating the log file")?;
+    let log_path = spec.log_path();
+    let log = LogWriter::create(&log_path)
+        .with_context(|| format!("opening the log {}", log_path.display()))?;
+    let log_start = log.offset();
     let (child_stdio, pipes) =
         stdio::prepare(spec.tty, spec.stdin).context("creating stdio pipes")?;
     let listener =
@@ -133,6 +136,7 @@ fn create(layout: &Layout, undo: &mut Undo) -> anyhow::Result<Supervised> {
         pid: ProcessId::of(child.as_raw()).context("reading the init's start time")?,
         shim: ProcessId::of(std::process::id() as i32).context("reading the shim's start time")?,
         started_at_ns: crate::state::now_ns(),
+        log_start,
     };
     write_json_atomic(&layout.start_record(), &record).context("writing state.json")?;
     Ok(Supervised {

@@ -1,21 +1,21 @@
 //! `cnm-shim exec`: runs a process inside a running container. This fresh
 //! single-threaded process joins the container's namespaces (setns of the
 //! mount namespace refuses multi-threaded callers), forks the process into
-//! its pid namespace and cgroups, and relays a tty or waits for the exit.
+//! its pid namespace and cgroups, and relays a tty (`relay.rs`) or waits
+//! for the exit.
 
 use std::fs::{File, OpenOptions};
 use std::io::Write;
-use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::{anyhow, bail, Context};
 use nix::errno::Errno;
-use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use nix::sched::{setns, CloneFlags};
 use nix::sys::wait::{waitpid, WaitStatus};
-use nix::unistd::{fork, read, write, ForkResult, Pid};
+use nix::unistd::{fork, ForkResult, Pid};
 
 use super::sync::{self, SyncMessage};
 use crate::cgroups::CgroupSet;
@@ -105,7 +105,7 @@ fn exec(layout: &Layout, spec_json: &str) -> anyhow::Result<u8> {
     }
     if let Some((master, slave)) = console {
         drop(slave);
-        relay(&master);
+        super::relay::relay(&master);
     }
     Ok(wait_code(child))
 }
@@ -200,55 +200,9 @@ fn open_console(size: Option<(u16, u16)>) -> anyhow::Result<(OwnedFd, OwnedFd)> 
     // SAFETY: a new fd nothing else owns.
     let slave = unsafe { OwnedFd::from_raw_fd(fd) };
     if let Some((rows, cols)) = size {
-        let ws = libc::winsize {
-            ws_row: rows,
-            ws_col: cols,
-            ws_xpixel: 0,
-            ws_ypixel: 0,
-        };
-        // SAFETY: TIOCSWINSZ reads a winsize that outlives the call.
-        unsafe { libc::ioctl(master.as_raw_fd(), libc::TIOCSWINSZ, &ws) };
+        super::stdio::set_window_size(&master, rows, cols);
     }
     Ok((OwnedFd::from(master), slave))
-}
-
-/// Copies our stdin to the pty and the pty to our stdout until the pty's
-/// last slave closes (EIO on read).
-fn relay(master: &OwnedFd) {
-    let stdin = std::io::stdin();
-    let mut stdin_open = true;
-    let mut buf = [0u8; 16 * 1024];
-    loop {
-        let mut fds = vec![PollFd::new(master.as_fd(), PollFlags::POLLIN)];
-        if stdin_open {
-            fds.push(PollFd::new(stdin.as_fd(), PollFlags::POLLIN));
-        }
-        if let Err(e) = poll(&mut fds, PollTimeout::NONE) {
-            if e == Errno::EINTR {
-                continue;
-            }
-            return;
-        }
-        let master_ready = fds[0].any().unwrap_or(false);
-        let stdin_ready = fds.get(1).and_then(PollFd::any).unwrap_or(false);
-        if master_ready {
-            match read(master, &mut buf) {
-                Ok(0) | Err(_) => return,
-                Ok(n) => {
-                    let mut out = std::io::stdout().lock();
-                    let _ = out.write_all(&buf[..n]).and_then(|()| out.flush());
-                }
-            }
-        }
-        if stdin_ready {
-            match read(stdin.as_fd(), &mut buf) {
-                Ok(0) | Err(_) => stdin_open = false,
-                Ok(n) => {
-                    let _ = write(master, &buf[..n]);
-                }
-            }
-        }
-    }
 }
 
 /// Waits for the child's `ExecNow` and the end of stream; `Err` with the

@@ -9,6 +9,7 @@ mod clients;
 mod create;
 mod exec;
 mod launch;
+mod relay;
 mod stdio;
 mod supervise;
 pub(crate) mod sync;

@@ -3,9 +3,10 @@
 
 use std::fs::File;
 use std::io;
-use std::os::fd::{AsFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 
 use nix::fcntl::{fcntl, FcntlArg, OFlag};
+use nix::sys::termios::{tcgetattr, SpecialCharacterIndices};
 use nix::unistd::pipe2;
 
 use crate::init::ChildStdio;
@@ -78,3 +79,28 @@ pub(crate) fn set_nonblocking(fd: &impl AsFd) -> io::Result<()> {
     fcntl(fd, FcntlArg::F_SETFL(flags | OFlag::O_NONBLOCK))?;
     Ok(())
 }
+
+/// Sets the terminal size of a pty (the kernel signals SIGWINCH to its
+/// foreground process group).
+pub(crate) fn set_window_size(pty: &impl AsRawFd, rows: u16, cols: u16) {
+    let size = libc::winsize {
+        ws_row: rows,
+        ws_col: cols,
+        ws_xpixel: 0,
+        ws_ypixel: 0,
+    };
+    // SAFETY: TIOCSWINSZ reads a winsize that outlives the call.
+    unsafe { libc::ioctl(pty.as_raw_fd(), libc::TIOCSWINSZ, &size) };
+}
+
+/// The byte that ends the input of a program reading the pty (^D unless
+/// the program changed it). A pty has no end of file of its own, so a
+/// client whose input ended types this instead, as a user would.
+pub(crate) fn eof_char(pty: &impl AsFd) -> u8 {
+    // On the master, the terminal attributes are the slave's.
+    tcgetattr(pty)
+        .map(|t| t.control_chars[SpecialCharacterIndices::VEOF as usize])
+        .unwrap_or(CTRL_D)
+}
+
+const CTRL_D: u8 = 0x04;

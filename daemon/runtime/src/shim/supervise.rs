@@ -4,7 +4,7 @@
 //! drained, the exit record written, clients told, and the shim lingers
 //! briefly for clients still reading before it exits.
 
-use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+use std::os::fd::{AsFd, OwnedFd};
 use std::os::unix::net::UnixListener;
 use std::time::{Duration, Instant};
 
@@ -314,7 +314,14 @@ impl Loop {
                 self.stdin_pending.extend_from_slice(&bytes);
                 self.write_input();
             }
-            Frame::CloseStdin if !self.s.tty => {
+            Frame::CloseStdin if self.s.tty => {
+                if let (Some(pty), Some(_)) = (&self.s.stdio.pty, &self.input) {
+                    let eof = super::stdio::eof_char(pty);
+                    self.stdin_pending.push(eof);
+                    self.write_input();
+                }
+            }
+            Frame::CloseStdin => {
                 self.close_stdin = true;
                 if self.stdin_pending.is_empty() {
                     self.input = None;
@@ -322,14 +329,7 @@ impl Loop {
             }
             Frame::Resize { rows, cols } => {
                 if let Some(pty) = &self.s.stdio.pty {
-                    let size = libc::winsize {
-                        ws_row: rows,
-                        ws_col: cols,
-                        ws_xpixel: 0,
-                        ws_ypixel: 0,
-                    };
-                    // SAFETY: TIOCSWINSZ reads a winsize that outlives the call.
-                    unsafe { libc::ioctl(pty.as_raw_fd(), libc::TIOCSWINSZ, &size) };
+                    super::stdio::set_window_size(pty, rows, cols);
                 }
             }
             _ => {}

@@ -52,6 +52,11 @@ pub struct ContainerSpec {
     pub stdin: bool,
     /// Per-container directory owned by the runtime; must not exist yet.
     pub state_dir: PathBuf,
+    /// Where the json-file log is appended; `None` keeps it inside the
+    /// state dir, where it goes with the container. A caller that starts
+    /// the same container again (`cnm start`) points this outside the state
+    /// dir, so the log of every run stays in one file, as Docker's does.
+    pub log: Option<PathBuf>,
 }
 
 /// A `-v HOSTDIR:CDIR[:ro]` bind mount.
@@ -102,8 +107,10 @@ pub struct ExecSpec {
     pub env: Vec<String>,
     /// Defaults to the container's working directory.
     pub cwd: Option<String>,
-    /// Run on a new pseudo-terminal of the container; the exec helper relays
-    /// its own stdin/stdout to it.
+    /// Run on a new pseudo-terminal of the container. The exec helper
+    /// relays the pty to its stdout, and its stdin carries attach frames
+    /// ([`crate::attach::Frame`]: `Stdin`, `Resize`, `CloseStdin`), so the
+    /// caller can resize the terminal while the process runs.
     pub tty: bool,
     /// Initial terminal size (rows, columns) for `tty`.
     pub tty_size: Option<(u16, u16)>,

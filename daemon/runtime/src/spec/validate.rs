@@ -34,6 +34,19 @@ pub(crate) struct ValidSpec {
     pub(crate) tty: bool,
     pub(crate) stdin: bool,
     pub(crate) state_dir: PathBuf,
+    /// Absent in the config of containers started before logs could live
+    /// outside the state dir.
+    #[serde(default)]
+    pub(crate) log: Option<PathBuf>,
+}
+
+impl ValidSpec {
+    /// The json-file log this container appends to.
+    pub(crate) fn log_path(&self) -> PathBuf {
+        self.log
+            .clone()
+            .unwrap_or_else(|| crate::state::Layout::new(&self.state_dir).log())
+    }
 }
 
 impl ContainerSpec {
@@ -78,6 +91,9 @@ impl ContainerSpec {
         }
         must_exist("hosts file", &self.hosts_file)?;
         must_exist("resolv.conf file", &self.resolv_conf)?;
+        if let Some(dir) = self.log.as_deref().and_then(Path::parent) {
+            must_exist("log directory", dir)?;
+        }
         let caps = CapSet::resolve(self.cap_add, self.cap_drop);
         check_caps_available(caps)?;
         cgroups::check_available(&self.limits)?;
@@ -98,6 +114,7 @@ impl ContainerSpec {
             tty: self.tty,
             stdin: self.stdin,
             state_dir,
+            log: self.log.as_deref().map(absolute),
         })
     }
 }

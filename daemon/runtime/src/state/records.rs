@@ -21,6 +21,10 @@ pub(crate) struct StartRecord {
     pub(crate) pid: ProcessId,
     pub(crate) shim: ProcessId,
     pub(crate) started_at_ns: u64,
+    /// Where this run's records begin in the log (earlier runs of the same
+    /// container come before); 0 in records of older shims.
+    #[serde(default)]
+    pub(crate) log_start: u64,
 }
 
 /// Written by the shim after the container's PID 1 was reaped and its

@@ -202,6 +202,7 @@ pub fn spec_at(dir: &Path, rootfs: &Path, id: &str, args: &[&str]) -> ContainerS
         tty: false,
         stdin: false,
         state_dir: dir.join("state"),
+        log: None,
     }
 }
 
