@@ -2,7 +2,7 @@
 //! need marks the test ignored (reported as skipped, with the reason on
 //! stderr); it never lets the test pass without running.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// A precondition of a test.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -13,6 +13,9 @@ pub enum Need {
     Tool(&'static str),
     /// A kernel with IPv6 enabled.
     Ipv6,
+    /// The test VM: qemu with TCG, busybox and the kernel from
+    /// `dev/vm-kernel` (see [`crate::vm`]). Root is not needed.
+    Vm,
 }
 
 /// [`KERNEL`] plus IPv6.
@@ -81,6 +84,7 @@ impl Need {
             Need::Tool(tool) => {
                 (!on_path(tool)).then(|| format!("`{tool}` is not installed (not on PATH)"))
             }
+            Need::Vm => crate::vm::unmet(),
         }
     }
 }
@@ -92,14 +96,19 @@ pub fn first_unmet(needs: &[Need]) -> Option<String> {
 
 /// True when `tool` is an executable file in some PATH directory.
 pub fn on_path(tool: &str) -> bool {
+    which(tool).is_some()
+}
+
+/// The first executable file named `tool` in the PATH directories.
+pub fn which(tool: &str) -> Option<PathBuf> {
     use std::os::unix::fs::PermissionsExt;
-    let Some(path) = std::env::var_os("PATH") else {
-        return false;
-    };
-    std::env::split_paths(&path).any(|dir| {
-        std::fs::metadata(dir.join(tool))
-            .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
-    })
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .map(|dir| dir.join(tool))
+        .find(|file| {
+            std::fs::metadata(file)
+                .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+        })
 }
 
 const CAP_NET_ADMIN: u32 = 12;
