@@ -8,6 +8,8 @@ use pb::v1::Filter;
 pub const NETWORK_LIST_KEYS: &[&str] = &["driver", "id", "label", "name", "scope", "type"];
 /// Filter keys of `network prune`.
 pub const NETWORK_PRUNE_KEYS: &[&str] = &["label", "label!", "until"];
+/// Filter keys of `system events`.
+pub const EVENT_KEYS: &[&str] = &["container", "event", "network", "type"];
 
 /// Parses every `--filter` value; like Docker, keys are trimmed and lowercased.
 pub fn parse(raws: &[String], keys: &[&str]) -> Result<Vec<Filter>> {

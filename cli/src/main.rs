@@ -1,7 +1,9 @@
 //! `cnm`: the command line client of cnmd. Commands, flags and output follow
 //! `docker network …`; everything talks gRPC (`cnm.v1`) over cnmd's unix socket.
 
+mod bridge;
 mod client;
+mod completion;
 mod container;
 mod error;
 mod filter;
@@ -13,7 +15,7 @@ mod system;
 
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 
 /// Command line of `cnm`.
 #[derive(Debug, Parser)]
@@ -67,8 +69,15 @@ enum Command {
         #[command(subcommand)]
         command: system::SystemCommand,
     },
+    /// Show the Linux bridges of cnmd's host, as brctl does
+    Bridge {
+        #[command(subcommand)]
+        command: bridge::BridgeCommand,
+    },
     /// List the published ports of a container or network namespace
     Port(port::PortArgs),
+    /// Print a shell completion script (bash, zsh, fish, …)
+    Completion(completion::CompletionArgs),
     /// Show the cnm version information
     Version,
     #[command(flatten)]
@@ -83,7 +92,9 @@ async fn main() -> ExitCode {
     let result = match cli.command {
         Command::Network { command } => network::run(command, &cli.host).await,
         Command::System { command } => system::run(command, &cli.host).await,
+        Command::Bridge { command } => bridge::run(command, &cli.host).await,
         Command::Port(args) => port::run(args, &cli.host).await,
+        Command::Completion(args) => completion::run(args, Cli::command()),
         Command::Version => system::version(&cli.host).await,
         Command::Container(command) => return container::run(command, &cli.host).await,
     };
@@ -105,6 +116,28 @@ mod tests {
     fn net_is_an_alias_of_network() {
         let cli = Cli::try_parse_from(["cnm", "net", "ls", "-q"]).expect("parses");
         assert!(matches!(cli.command, Command::Network { .. }));
+    }
+
+    #[test]
+    fn bash_completion_covers_the_subcommands() {
+        let mut script = Vec::new();
+        clap_complete::generate(
+            clap_complete::Shell::Bash,
+            &mut Cli::command(),
+            "cnm",
+            &mut script,
+        );
+        let script = String::from_utf8(script).expect("utf-8");
+        for word in [
+            "network",
+            "bridge",
+            "showstp",
+            "events",
+            "completion",
+            "--filter",
+        ] {
+            assert!(script.contains(word), "no {word} in the bash completion");
+        }
     }
 
     #[test]

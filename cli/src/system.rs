@@ -1,5 +1,8 @@
-//! `cnm system info|version` and `cnm version`: what cnmd reports about
-//! itself, laid out like `docker info` and `docker version`.
+//! `cnm system info|version|events` and `cnm version`: what cnmd reports
+//! about itself, laid out like `docker info`, `docker version` and
+//! `docker events`.
+
+mod events;
 
 use std::fmt::Write as _;
 
@@ -21,6 +24,8 @@ pub enum SystemCommand {
     Info,
     /// Show the cnm version information
     Version,
+    /// Get real time events from cnmd
+    Events(events::EventsArgs),
 }
 
 /// Runs one `system` subcommand against cnmd at `host`.
@@ -28,6 +33,7 @@ pub async fn run(command: SystemCommand, host: &str) -> Result<()> {
     match command {
         SystemCommand::Info => info(host).await,
         SystemCommand::Version => version(host).await,
+        SystemCommand::Events(args) => events::run(args, host).await,
     }
 }
 

@@ -1,6 +1,8 @@
 //! The gRPC API on cnmd's unix socket.
 
+mod bridge;
 mod container;
+mod container_io;
 mod convert;
 mod network;
 mod sandbox;
@@ -79,6 +81,9 @@ pub async fn serve(
         ))
         .add_service(pb::container_service_server::ContainerServiceServer::new(
             container::ContainerApi::new(containers),
+        ))
+        .add_service(pb::bridge_service_server::BridgeServiceServer::new(
+            bridge::BridgeApi::new(core.clone()),
         ))
         .add_service(pb::system_service_server::SystemServiceServer::new(
             system::SystemApi::new(core, root_dir, run_root),

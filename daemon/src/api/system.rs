@@ -10,7 +10,8 @@ use tokio_stream::wrappers::BroadcastStream;
 use tokio_stream::{Stream, StreamExt};
 use tonic::{Request, Response, Status};
 
-use crate::core::{Core, Event};
+use crate::core::{Core, Event, EventFilter};
+use crate::model::rfc3339;
 
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 pub const API_VERSION: &str = "cnm.v1";
@@ -74,9 +75,11 @@ impl SystemService for SystemApi {
         request: Request<pb::EventsRequest>,
     ) -> Result<Response<EventStream>, Status> {
         let filters = request.into_inner().filters;
+        let filter =
+            EventFilter::parse(filters.iter().map(|f| (f.key.as_str(), f.value.as_str())))?;
         let stream =
             BroadcastStream::new(self.core.subscribe()).filter_map(move |item| match item {
-                Ok(event) if matches_filters(&event, &filters) => Some(Ok(to_pb(event))),
+                Ok(event) if filter.matches(&event) => Some(Ok(to_pb(event))),
                 Ok(_) => None,
                 // A slow reader missed events: say so instead of silently
                 // skipping them.
@@ -88,20 +91,16 @@ impl SystemService for SystemApi {
     }
 }
 
-fn matches_filters(event: &Event, filters: &[pb::Filter]) -> bool {
-    filters.iter().all(|f| match f.key.as_str() {
-        "type" => event.kind == f.value,
-        "event" => event.action == f.value,
-        key => event.attributes.get(key).is_some_and(|v| *v == f.value),
-    })
-}
-
 fn to_pb(event: Event) -> pb::Event {
     pb::Event {
         r#type: event.kind.into(),
         action: event.action.into(),
         actor_id: event.actor_id,
         attributes: event.attributes.into_iter().collect(),
+        time: rfc3339(
+            event.time_nano.div_euclid(1_000_000_000),
+            event.time_nano.rem_euclid(1_000_000_000) as u32,
+        ),
         time_nano: event.time_nano,
     }
 }

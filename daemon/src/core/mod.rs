@@ -12,6 +12,7 @@
 //! Crash safety: see `connect.rs` and `reconcile.rs` for the order of kernel
 //! and store writes that lets a restart repair any interrupted operation.
 
+mod bridges;
 mod builtin;
 mod connect;
 mod disconnect;
@@ -30,12 +31,13 @@ mod sandbox_setup;
 mod stale;
 mod state;
 
+pub use bridges::{BridgeMac, BridgeView};
 pub use connect::{ConnectRequest, SandboxSelector};
 pub use disconnect::DisconnectRequest;
 pub use dns_sync::DnsPaths;
 pub use drivers::Drivers;
 pub use error::{full_message, CoreError};
-pub use events::Event;
+pub use events::{Event, EventFilter};
 pub use filters::NetworkFilter;
 pub use network_create::CreateNetworkRequest;
 pub use state::{NetworkView, SandboxView};

@@ -9,7 +9,10 @@ mod sysctl;
 
 use std::io;
 
-pub use netlink::{BridgeSpec, Link, Netlink, RouteEntry, VethSpec};
+pub use netlink::{
+    BridgeId, BridgeInfo, BridgePortInfo, BridgeSpec, FdbEntry, Link, Netlink, PortState,
+    RouteEntry, VethSpec,
+};
 pub use netns::{netns_id_of, Netns, NetnsId};
 pub use sysctl::{read_sysctl, write_sysctl};
 

@@ -4,6 +4,7 @@
 //! root each fails with "cannot run here: needs root" (no runtime skip in this harness).
 
 mod bridge;
+mod bridge_state;
 mod common;
 mod host_null;
 mod netlink;

@@ -299,7 +299,7 @@ fn veth_message(spec: &VethSpec<'_>) -> LinkMessage {
 /// An RTM_GETLINK without the statistics blocks (RTEXT_FILTER_SKIP_STATS):
 /// they are most of each answer's bytes and of its parsing time, and
 /// `Link` has no use for them.
-fn get_link_message() -> LinkMessage {
+pub(super) fn get_link_message() -> LinkMessage {
     let mut msg = LinkMessage::default();
     msg.attributes
         .push(LinkAttribute::ExtMask(vec![LinkExtentMask::SkipStats]));

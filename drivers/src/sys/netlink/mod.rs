@@ -1,11 +1,14 @@
 //! A blocking rtnetlink client: one `NETLINK_ROUTE` socket, typed request
-//! builders on top (`link`, `addr`, `route`), and one request helper that
+//! builders on top (`link`, `addr`, `route`, and the read-only `bridge` and
+//! `fdb` for inspection), and one request helper that
 //! sends a message and reads until the kernel's ack or the end of a dump.
 //!
 //! A socket belongs to the network namespace it was opened in, for its whole
 //! life, whichever thread later uses it; `Netlink::open_in` relies on that.
 
 mod addr;
+mod bridge;
+mod fdb;
 mod link;
 mod reply;
 mod route;
@@ -24,6 +27,9 @@ use netlink_sys::{protocols::NETLINK_ROUTE, Socket, SocketAddr};
 
 use super::{Netns, SysError};
 use reply::{Reply, ReplyParser};
+
+pub use bridge::{BridgeId, BridgeInfo, BridgePortInfo, PortState};
+pub use fdb::FdbEntry;
 
 /// Receive buffer size. The kernel caps one dump datagram at 32 KiB (and
 /// sizes it by the reader's buffer), so 64 KiB never truncates.
