@@ -20,10 +20,13 @@ pub mod inspect;
 pub mod kernel;
 pub mod needs;
 pub mod netns;
+pub mod pty;
+pub mod sctp;
 pub mod snapshot;
 pub mod suite;
 pub mod sweep;
 pub mod traffic;
+pub mod vm;
 
 pub use container::Container;
 pub use host::Host;

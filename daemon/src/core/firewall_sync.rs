@@ -5,12 +5,13 @@
 use std::net::IpAddr;
 use std::sync::{Arc, Weak};
 
-use cnm_drivers::bridge::{bridge_name_for, BridgeOptions};
+use cnm_drivers::bridge::BridgeOptions;
 use cnm_drivers::sys::write_sysctl;
 use cnm_firewall::{NetworkRules, PortMapping};
 
+use super::bridges::bridge_name;
 use super::state::Phase;
-use super::{Core, CoreError};
+use super::{full_message, Core, CoreError};
 use crate::model::{EndpointRecord, NetworkRecord};
 use crate::ports::HostAddr;
 
@@ -39,9 +40,9 @@ impl Core {
         {
             enable_forwarding(true);
         }
-        self.firewall
-            .restore(&networks, &mappings)
-            .map_err(|e| CoreError::Internal(format!("restore table inet cnm: {e}")))?;
+        self.firewall.restore(&networks, &mappings).map_err(|e| {
+            CoreError::Internal(format!("restore table inet cnm: {}", full_message(&e)))
+        })?;
         tracing::info!(
             networks = networks.len(),
             ports = mappings.len(),
@@ -61,7 +62,7 @@ impl Core {
                 tracing::error!(error = %err.full_message(), "restoring the firewall table failed");
             }
         })
-        .map_err(|e| CoreError::Internal(format!("watch table inet cnm: {e}")))?;
+        .map_err(|e| CoreError::Internal(format!("watch table inet cnm: {}", full_message(&e))))?;
         *self
             .firewall_watcher
             .lock()
@@ -85,14 +86,8 @@ impl Core {
 
 /// The firewall's view of a network; None for drivers without a bridge.
 pub(super) fn network_rules(net: &NetworkRecord) -> Option<NetworkRules> {
-    if net.driver != "bridge" {
-        return None;
-    }
+    let bridge = bridge_name(net)?;
     let options = BridgeOptions::parse(&net.options).ok()?;
-    let bridge = match options.bridge_name {
-        Some(name) => name,
-        None => bridge_name_for(&net.id).ok()?,
-    };
     Some(NetworkRules {
         id: net.id.clone(),
         bridge,

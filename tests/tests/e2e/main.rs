@@ -14,10 +14,12 @@ mod disconnect;
 mod dns;
 mod firewall;
 mod harness_selftest;
+mod inspection;
 mod lifecycle;
 mod persistence;
 mod ports;
 mod random;
+mod vm;
 
 use std::process::ExitCode;
 
@@ -41,5 +43,7 @@ fn main() -> ExitCode {
         group("ports", ports::cases()),
         group("firewall", firewall::cases()),
         group("containers", containers::cases()),
+        group("inspection", inspection::cases()),
+        group("vm", vm::cases()),
     ])
 }
