@@ -188,6 +188,13 @@ impl PortMapping {
             return Err(invalid("container address must be a unicast address"));
         }
         let host_ip = self.host_ip.filter(|ip| !ip.is_unspecified());
+        if host_ip.is_some_and(|h| h.is_ipv6() && h.is_loopback()) {
+            return Err(invalid(
+                "Linux cannot forward IPv6 loopback traffic into a container \
+                 (there is no IPv6 route_localnet); publish on 127.0.0.1 for \
+                 the host only, or on [::] or a host address",
+            ));
+        }
         if host_ip.is_some_and(|h| h.is_ipv6() != c.is_ipv6()) {
             return Err(invalid(
                 "host and container addresses are of different families",
@@ -245,8 +252,14 @@ mod tests {
     }
 
     #[test]
+    fn ipv6_loopback_host_ip_is_rejected() {
+        let err = mapping(Some("::1"), "fd00::2").validate().unwrap_err();
+        assert!(err.to_string().contains("127.0.0.1"), "{err}");
+    }
+
+    #[test]
     fn family_mismatch_is_rejected() {
-        let err = mapping(Some("::1"), "10.0.0.2").validate().unwrap_err();
+        let err = mapping(Some("fd00::1"), "10.0.0.2").validate().unwrap_err();
         assert!(err.to_string().contains("different families"), "{err}");
     }
 

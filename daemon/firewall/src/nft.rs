@@ -10,11 +10,14 @@ use nftables::schema::Nftables;
 use crate::error::FirewallError;
 
 const NFT: &str = "nft";
+/// nft reads `-f -` through /dev/stdin, which minimal systems (initramfs,
+/// some containers) lack; the /proc path to the same pipe always exists.
+const STDIN: &str = "/proc/self/fd/0";
 
-/// Applies a JSON ruleset as one transaction (`nft -j -f -`).
+/// Applies a JSON ruleset as one transaction (`nft -j -f` from a pipe).
 pub(crate) fn apply(ruleset: &Nftables<'_>) -> Result<(), io::Error> {
     let json = serde_json::to_string(ruleset).map_err(io::Error::other)?;
-    run(&["-j", "-f", "-"], Some(&json)).map(drop)
+    run(&["-j", "-f", STDIN], Some(&json)).map(drop)
 }
 
 /// Runs `nft ARGS` and returns its stdout.

@@ -16,7 +16,7 @@ use super::network_create::network_spec;
 use super::phases::Phases;
 use super::sandbox_setup::{add_default_routes, detach_interface};
 use super::state::Phase;
-use super::{Core, CoreError, SandboxSelector};
+use super::{full_message, Core, CoreError, SandboxSelector};
 use crate::model::{EndpointRecord, NetworkRecord, Record, SandboxRecord};
 
 #[derive(Debug, Clone)]
@@ -154,7 +154,9 @@ impl Core {
         if !plan.endpoint.ports.is_empty() {
             self.firewall
                 .unpublish(&port_mappings(&plan.endpoint))
-                .map_err(|e| CoreError::Internal(format!("unpublish ports: {e}")))?;
+                .map_err(|e| {
+                    CoreError::Internal(format!("unpublish ports: {}", full_message(&e)))
+                })?;
         }
         phases.mark("unpublish");
         // The namespace may be gone (its interfaces went with it) or the path

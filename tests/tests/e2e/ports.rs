@@ -3,10 +3,14 @@
 //! containers (hairpin): TCP, UDP, ranges, ephemeral ports, IPv6, host-IP
 //! bindings, the loopback guard, conflicts, disconnect and bad specs.
 
+use std::net::{Ipv4Addr, SocketAddrV4};
+use std::time::{Duration, Instant};
+
 use cnm_tests::cli::assert_stderr_mentions;
 use cnm_tests::client::{add_uplink_addr, Client, CLIENT_V4, CLIENT_V6, HOST_V4, HOST_V6, UPLINK};
 use cnm_tests::firewall::cnm_table_json;
 use cnm_tests::inspect::addr_of;
+use cnm_tests::sctp::{send_init, SctpWatcher, SeenInit};
 use cnm_tests::snapshot::{assert_unchanged, snapshot};
 use cnm_tests::traffic::{expect_not_served, expect_served, sock, EchoServer, Proto};
 use cnm_tests::{case, Case, Container, Host, FIREWALL, FIREWALL_IPV6};
@@ -21,6 +25,7 @@ pub fn cases() -> Vec<Case> {
             tcp_from_client_and_host,
         ),
         case("udp", FIREWALL, udp),
+        case("sctp", FIREWALL, sctp),
         case("range", FIREWALL, range),
         case("ephemeral_host_port", FIREWALL, ephemeral_host_port),
         case("ipv6", FIREWALL_IPV6, ipv6),
@@ -31,6 +36,7 @@ pub fn cases() -> Vec<Case> {
             FIREWALL,
             loopback_publish_not_reachable_from_client,
         ),
+        case("ipv6_loopback", FIREWALL_IPV6, ipv6_loopback),
         case("bound_to_one_host_ip", FIREWALL, bound_to_one_host_ip),
         case("default_host_ip_flag", FIREWALL, default_host_ip_flag),
         case("conflict_names_holder", FIREWALL, conflict_names_holder),
@@ -126,6 +132,34 @@ fn udp() {
         sock("127.0.0.1", 5353),
         &tag(&c1, 53),
     );
+}
+
+/// SCTP is DNATed like TCP and UDP; the INIT arrives at the container port
+/// with the client's address (sent raw: this kernel has no SCTP sockets).
+fn sctp() {
+    let (host, client) = host_with_client(&[], false);
+    let c1 = host.container("c1");
+    connect_publishing(&host, "web", &c1, &["9000:90/sctp"]);
+    assert_eq!(port_lines(&host, "c1", &[]), ["90/sctp -> 0.0.0.0:9000"]);
+    let watcher = SctpWatcher::open(c1.ns());
+    let host_v4: Ipv4Addr = HOST_V4.parse().expect("HOST_V4");
+
+    send_init(client.ns(), 5000, SocketAddrV4::new(host_v4, 9001));
+    send_init(client.ns(), 5001, SocketAddrV4::new(host_v4, 9000));
+    let seen = watcher
+        .next_init(Duration::from_secs(2))
+        .expect("no SCTP INIT reached c1 through the published port 9000/sctp");
+    assert_eq!(
+        seen,
+        SeenInit {
+            source: CLIENT_V4.parse().expect("CLIENT_V4"),
+            source_port: 5001,
+            dest_port: 90,
+        },
+        "the INIT to the unpublished 9001 arrived, or 9000 was not rewritten"
+    );
+    // Published for SCTP only.
+    expect_not_served(&host, client.ns(), Proto::Tcp, sock(HOST_V4, 9000));
 }
 
 fn range() {
@@ -247,6 +281,46 @@ fn loopback_publish_not_reachable_from_client() {
     assert!(
         uplink_rx_packets(&host) > rx_before,
         "the crafted SYNs never reached the host's uplink; the attack setup is broken"
+    );
+}
+
+/// Linux cannot DNAT IPv6 loopback into a bridge (the reply to ::1 is a
+/// martian): `-p [::1]:…` is refused with the reason, and on a dual-stack
+/// network the host's `[::1]:PORT` refuses at once instead of hanging, so
+/// `localhost` clients fall back to 127.0.0.1.
+fn ipv6_loopback() {
+    let (host, _client) = host_with_client(&["--ipv6", "--subnet", "fd00:cafe::/64"], true);
+    let (c1, c2) = (host.container("c1"), host.container("c2"));
+    connect_publishing(&host, "web", &c1, &["8080:80"]);
+    let _server = serve(&c1, Proto::Tcp, 80);
+    let started = Instant::now();
+    let err = expect_not_served(&host, host.ns(), Proto::Tcp, sock("::1", 8080));
+    assert!(
+        err.contains("ConnectionRefused"),
+        "[::1]:8080 should refuse, not {err}"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(1),
+        "[::1]:8080 took {:?} to fail",
+        started.elapsed()
+    );
+    expect_served(
+        &host,
+        host.ns(),
+        Proto::Tcp,
+        sock("127.0.0.1", 8080),
+        &tag(&c1, 80),
+    );
+
+    let (before, table_before) = (snapshot(&host), cnm_table_json(&host));
+    let out = host.connect("web", &c2, &["--name", "c2", "-p", "[::1]:9090:90"]);
+    assert!(!out.success(), "-p [::1]:9090:90 was accepted: {out}");
+    assert_stderr_mentions(&out, &["[::1]:9090", "IPv6 loopback", "127.0.0.1"]);
+    assert_unchanged("-p [::1]:9090:90", &before, &snapshot(&host));
+    assert_eq!(
+        table_before,
+        cnm_table_json(&host),
+        "nftables table changed"
     );
 }
 

@@ -147,6 +147,17 @@ fn publish_rules() -> Vec<Rule<'static>> {
     let nfproto = |name| is(meta(MetaKey::Nfproto), string(name));
     vec![
         rule(PREROUTING, to_local()),
+        // Linux cannot NAT IPv6 loopback into a bridge (no IPv6
+        // `route_localnet`: the reply to ::1 is dropped as a martian), so a
+        // DNAT of ::1 would leave the host's client hanging. Left alone, ::1
+        // refuses at once and clients of `localhost` fall back to 127.0.0.1.
+        rule(
+            OUTPUT,
+            vec![
+                is(payload("ip6", "daddr"), string("::1")),
+                Statement::Return(None),
+            ],
+        ),
         rule(OUTPUT, to_local()),
         rule(
             PUBLISH,
