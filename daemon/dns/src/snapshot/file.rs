@@ -1,7 +1,12 @@
-//! Atomic snapshot files: cnmd writes a temporary file, fsyncs it and renames
-//! it over the old one, so the resolver never reads half a snapshot.
+//! Atomic snapshot files: cnmd writes a temporary file and renames it over
+//! the old one, so the resolver never reads half a snapshot.
+//!
+//! No fsync: a snapshot is derived state (cnmd rebuilds it from its store at
+//! every start), so only atomicity between processes matters, which rename
+//! gives. Two fsyncs per change cost more than building the snapshot and
+//! compete with the store's own flush on the connect path.
 
-use std::fs::{self, File, OpenOptions};
+use std::fs::{self, OpenOptions};
 use std::io::Write;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
@@ -12,7 +17,7 @@ use super::SnapshotError;
 
 impl Snapshot {
     /// Writes the snapshot to `path` atomically: temporary file in the same
-    /// directory, fsync, rename, fsync of the directory. Creates the directory.
+    /// directory, then rename. Creates the directory.
     pub fn write_atomic(&self, path: &Path) -> Result<(), SnapshotError> {
         let write_err = |source| SnapshotError::Write {
             path: path.to_path_buf(),
@@ -22,9 +27,7 @@ impl Snapshot {
         let dir = parent_dir(path);
         fs::create_dir_all(&dir).map_err(write_err)?;
         let tmp = temp_path(path);
-        let result = write_synced(&tmp, &json)
-            .and_then(|()| fs::rename(&tmp, path))
-            .and_then(|()| File::open(&dir)?.sync_all());
+        let result = write_new(&tmp, &json).and_then(|()| fs::rename(&tmp, path));
         if result.is_err() {
             let _ = fs::remove_file(&tmp);
         }
@@ -73,15 +76,14 @@ fn temp_path(path: &Path) -> PathBuf {
     path.with_file_name(name)
 }
 
-fn write_synced(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+fn write_new(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     let mut file = OpenOptions::new()
         .write(true)
         .create(true)
         .truncate(true)
         .mode(0o644)
         .open(path)?;
-    file.write_all(bytes)?;
-    file.sync_all()
+    file.write_all(bytes)
 }
 
 #[cfg(test)]
