@@ -80,11 +80,25 @@ fn reused_netns_number_is_a_new_sandbox() {
     host.connect_named("n1", &old, &["--ip", "172.18.0.50"]);
     let old_ino = std::fs::metadata(old.path()).expect("stat old netns").ino();
     old.delete();
-    // Other tests make namespaces too; try a few until one gets the number.
-    let reused = (0..20)
-        .map(|i| host.container(&format!("new{i}")))
-        .find(|c| std::fs::metadata(c.path()).is_ok_and(|m| m.ino() == old_ino));
-    let new = reused.expect("the kernel never reused the deleted namespace's inode number");
+    // The kernel frees the number when its cleanup work has run (later under
+    // load) and then hands out the lowest free one; other tests make
+    // namespaces too. Keep the misses, so lower free numbers get used up,
+    // and give the cleanup time.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    let mut misses = Vec::new();
+    let new = loop {
+        let c = host.container(&format!("new{}", misses.len()));
+        if std::fs::metadata(c.path()).is_ok_and(|m| m.ino() == old_ino) {
+            break c;
+        }
+        misses.push(c);
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the kernel did not reuse the deleted namespace's inode number in 15 s ({} tries)",
+            misses.len()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
     host.connect_named("n1", &new, &["--ip", "172.18.0.50"]);
     let net = host.inspect("n1");
     assert!(
