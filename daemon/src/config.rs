@@ -4,8 +4,10 @@ use std::fs::File;
 use std::os::unix::fs::PermissionsExt;
 use std::path::PathBuf;
 
-use anyhow::{bail, Context};
+use anyhow::Context;
 use clap::Parser;
+
+use crate::api::listen::{ListenAddr, ListenPlan, TlsFiles};
 
 use crate::core::DnsPaths;
 use crate::ipam::DefaultPools;
@@ -23,9 +25,27 @@ pub struct Config {
     /// Default: <run-root>/cnmd.sock.
     #[arg(long)]
     pub socket: Option<PathBuf>,
-    /// Where to listen, as `unix://PATH`.
-    #[arg(short = 'H', long = "host")]
+    /// Where to listen: `unix://PATH`, or `tcp://ADDRESS:PORT` (2376 by
+    /// convention; needs --tlsverify). Repeat for several.
+    #[arg(short = 'H', long = "host", value_name = "HOST")]
     pub hosts: Vec<String>,
+    /// Require TLS client certificates signed by --tlscacert on tcp://
+    /// listeners (mutual TLS); cnmd refuses a tcp:// listener without it.
+    #[arg(long)]
+    pub tlsverify: bool,
+    /// CA certificate (PEM) that client certificates must chain to.
+    #[arg(long, value_name = "PATH")]
+    pub tlscacert: Option<PathBuf>,
+    /// cnmd's TLS certificate (PEM, chain allowed).
+    #[arg(long, value_name = "PATH")]
+    pub tlscert: Option<PathBuf>,
+    /// cnmd's TLS private key (PEM).
+    #[arg(long, value_name = "PATH")]
+    pub tlskey: Option<PathBuf>,
+    /// Group that owns the unix socket(s) besides root; its members may use
+    /// cnmd (mode 0660).
+    #[arg(long, value_name = "NAME")]
+    pub group: Option<String>,
     /// Log level or tracing filter (error, warn, info, debug, trace).
     #[arg(long, default_value = "info")]
     pub log_level: String,
@@ -48,24 +68,28 @@ pub struct Config {
 }
 
 impl Config {
-    /// The one unix socket to serve on.
-    pub fn unix_socket(&self) -> anyhow::Result<PathBuf> {
-        let mut sockets: Vec<PathBuf> = self.socket.iter().cloned().collect();
+    /// The listeners of `--socket` and `-H` (default: the unix socket
+    /// `<run-root>/cnmd.sock`), with their TLS files loaded and group looked
+    /// up; refuses TCP without mutual TLS.
+    pub fn listen_plan(&self) -> anyhow::Result<ListenPlan> {
+        let mut addrs: Vec<ListenAddr> =
+            self.socket.iter().cloned().map(ListenAddr::Unix).collect();
         for host in &self.hosts {
-            match host.strip_prefix("unix://") {
-                Some(path) if !path.is_empty() => sockets.push(PathBuf::from(path)),
-                _ if host.starts_with("tcp://") => bail!(
-                    "-H {host}: TCP listeners are not supported by this build (they will need mutual TLS)"
-                ),
-                _ => bail!("-H {host}: expected unix:///path/to/socket"),
+            let addr = ListenAddr::parse(host)?;
+            if !addrs.contains(&addr) {
+                addrs.push(addr);
             }
         }
-        sockets.dedup();
-        match sockets.len() {
-            0 => Ok(self.run_root.join("cnmd.sock")),
-            1 => Ok(sockets.remove(0)),
-            _ => bail!("several unix sockets given ({sockets:?}); this build serves one"),
+        if addrs.is_empty() {
+            addrs.push(ListenAddr::Unix(self.run_root.join("cnmd.sock")));
         }
+        let tls = TlsFiles::from_flags(
+            self.tlsverify,
+            self.tlscacert.as_deref(),
+            self.tlscert.as_deref(),
+            self.tlskey.as_deref(),
+        )?;
+        ListenPlan::new(addrs, tls, self.group.as_deref())
     }
 
     pub fn prepare_dirs(&self) -> anyhow::Result<()> {

@@ -44,7 +44,9 @@ fn init_logging(level: &str) {
 }
 
 fn run(config: Config) -> anyhow::Result<()> {
-    let socket = config.unix_socket()?;
+    // Checked first: a refused listener (plain TCP, missing TLS files)
+    // must stop cnmd before it touches any state.
+    let listen = config.listen_plan()?;
     config.prepare_dirs()?;
     // Held for the daemon's life: a second cnmd on the same root would
     // corrupt the kernel/store mirror.
@@ -92,18 +94,17 @@ fn run(config: Config) -> anyhow::Result<()> {
         })
         .map_err(|err| anyhow::anyhow!(err.full_message()))
         .context("load containers")?;
-        let listener = api::bind_unix(&socket)?;
-        tracing::info!(socket = %socket.display(), version = api::VERSION, "cnmd ready");
+        let listeners = listen.bind()?;
+        tracing::info!(listen = %listeners, version = api::VERSION, "cnmd ready");
         let served = api::serve(
             core,
             containers,
-            listener,
+            listeners,
             config.root.display().to_string(),
             config.run_root.display().to_string(),
             shutdown_signal(),
         )
         .await;
-        let _ = std::fs::remove_file(&socket);
         tracing::info!("cnmd stopped");
         served
     });

@@ -19,18 +19,53 @@ use crate::error;
 #[test]
 fn parses_unix_hosts() {
     let host = Host::parse("unix:///run/cnm/cnmd.sock").expect("valid host");
-    assert_eq!(host.path, PathBuf::from("/run/cnm/cnmd.sock"));
+    assert_eq!(
+        host.target,
+        Target::Unix(PathBuf::from("/run/cnm/cnmd.sock"))
+    );
+}
+
+#[test]
+fn parses_tcp_hosts_with_the_tls_port_by_default() {
+    let tcp = |raw| Host::parse(raw).expect(raw).target;
+    let target = |host: &str, port| Target::Tcp {
+        host: host.into(),
+        port,
+    };
+    assert_eq!(tcp("tcp://10.0.0.1:2377"), target("10.0.0.1", 2377));
+    assert_eq!(tcp("tcp://cnm.example"), target("cnm.example", 2376));
+    assert_eq!(tcp("tcp://[::1]:2376/"), target("::1", 2376));
 }
 
 #[test]
 fn rejects_other_schemes_and_empty_paths() {
-    let err = Host::parse("tcp://10.0.0.1:2376").expect_err("tcp is refused");
+    let err = Host::parse("http://10.0.0.1:2376").expect_err("http is refused");
     assert_eq!(
         err.to_string(),
-        "invalid host \"tcp://10.0.0.1:2376\": only unix:// hosts are supported by this build"
+        "invalid host \"http://10.0.0.1:2376\": expected unix:///path/to/socket or tcp://HOST:2376"
     );
-    assert!(Host::parse("unix://").is_err());
-    assert!(Host::parse("/run/cnm/cnmd.sock").is_err());
+    for raw in [
+        "unix://",
+        "/run/cnm/cnmd.sock",
+        "tcp://",
+        "tcp://:2376",
+        "tcp://10.0.0.1:0",
+        "tcp://10.0.0.1:x",
+        "tcp://::1:2376",
+        "tcp://10.0.0.1:2376/x",
+    ] {
+        assert!(Host::parse(raw).is_err(), "{raw} was accepted");
+    }
+}
+
+#[tokio::test]
+async fn tcp_without_tlsverify_is_refused_before_connecting() {
+    let err = connect("tcp://127.0.0.1:9").await.expect_err("no TLS");
+    assert!(
+        err.to_string()
+            .contains("cnmd accepts TCP only with mutual TLS; add --tlsverify"),
+        "{err}"
+    );
 }
 
 #[test]

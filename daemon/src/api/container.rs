@@ -18,6 +18,7 @@ use super::container_io::{
     dimension, pump, send, spawn_session, spawn_stream, Chunks, ExecSink, ShimSink,
 };
 use super::convert;
+use super::limits::MAX_STOP_TIMEOUT_SECS;
 use crate::containers::{ContainerError, ContainerRecord, Containers, NetworkMode, RunRequest};
 use crate::core::SandboxView;
 use crate::model::unix_nanos_of;
@@ -39,7 +40,8 @@ impl ContainerApi {
         work: impl FnOnce(Arc<Containers>) -> Result<T, ContainerError> + Send + 'static,
     ) -> Result<T, Status> {
         let containers = self.containers.clone();
-        tokio::task::spawn_blocking(move || work(containers))
+        let span = tracing::Span::current();
+        tokio::task::spawn_blocking(move || span.in_scope(|| work(containers)))
             .await
             .map_err(ContainerError::from)
             .and_then(|r| r)
@@ -164,6 +166,12 @@ impl ContainerService for ContainerApi {
         request: Request<pb::StopContainerRequest>,
     ) -> Result<Response<pb::Container>, Status> {
         let req = request.into_inner();
+        if req.timeout > MAX_STOP_TIMEOUT_SECS {
+            return Err(Status::invalid_argument(format!(
+                "stop timeout {}s is too long: at most {MAX_STOP_TIMEOUT_SECS}s",
+                req.timeout
+            )));
+        }
         let timeout = u64::try_from(req.timeout)
             .map(Duration::from_secs)
             .unwrap_or(DEFAULT_STOP_TIMEOUT);

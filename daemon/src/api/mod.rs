@@ -1,9 +1,11 @@
-//! The gRPC API on cnmd's unix socket.
+//! The gRPC API on cnmd's unix sockets and mutual-TLS TCP ports.
 
 mod bridge;
 mod container;
 mod container_io;
 mod convert;
+mod limits;
+pub mod listen;
 mod network;
 mod sandbox;
 mod status;
@@ -12,83 +14,77 @@ mod system;
 pub use system::VERSION;
 
 use std::future::Future;
-use std::os::unix::fs::PermissionsExt;
-use std::path::Path;
 use std::sync::Arc;
 
 use ::pb::v1 as pb;
-use anyhow::{bail, Context};
-use tokio::net::UnixListener;
-use tokio_stream::wrappers::UnixListenerStream;
+use anyhow::Context;
 use tonic::Status;
 
 use crate::containers::Containers;
 use crate::core::{Core, CoreError};
+use limits::MAX_REQUEST_BYTES;
 
-/// Runs a blocking core operation on tokio's blocking pool.
+/// Runs a blocking core operation on tokio's blocking pool, inside the
+/// call's span (a remote call's logs name the client).
 async fn run_blocking<T: Send + 'static>(
     work: impl FnOnce() -> Result<T, CoreError> + Send + 'static,
 ) -> Result<T, Status> {
-    let result = tokio::task::spawn_blocking(work)
+    let span = tracing::Span::current();
+    let result = tokio::task::spawn_blocking(move || span.in_scope(work))
         .await
         .map_err(CoreError::from)
         .and_then(|r| r);
     result.map_err(Status::from)
 }
 
-/// Binds the unix socket with mode 0660 before anyone can connect.
-pub fn bind_unix(path: &Path) -> anyhow::Result<UnixListener> {
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).with_context(|| format!("create {}", dir.display()))?;
-    }
-    if path.exists() {
-        // A socket that still answers belongs to a running cnmd.
-        if std::os::unix::net::UnixStream::connect(path).is_ok() {
-            bail!(
-                "another cnmd is already listening on {}; stop it first",
-                path.display()
-            );
-        }
-        std::fs::remove_file(path)
-            .with_context(|| format!("remove stale socket {}", path.display()))?;
-    }
-    // The umask makes the socket 0660 from the moment it exists; the chmod
-    // after bind is belt and braces against an unusual inherited umask.
-    let old = nix::sys::stat::umask(nix::sys::stat::Mode::from_bits_truncate(0o117));
-    let bound = UnixListener::bind(path);
-    nix::sys::stat::umask(old);
-    let listener = bound.with_context(|| format!("listen on {}", path.display()))?;
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o660))
-        .with_context(|| format!("chmod 0660 {}", path.display()))?;
-    Ok(listener)
-}
-
-/// Serves the API until `shutdown` completes.
+/// Serves the API on `listeners` until `shutdown` completes, then removes
+/// the unix socket files.
 pub async fn serve(
     core: Arc<Core>,
     containers: Arc<Containers>,
-    listener: UnixListener,
+    listeners: listen::Listeners,
     root_dir: String,
     run_root: String,
     shutdown: impl Future<Output = ()> + Send,
 ) -> anyhow::Result<()> {
-    tonic::transport::Server::builder()
-        .add_service(pb::network_service_server::NetworkServiceServer::new(
-            network::NetworkApi::new(core.clone()),
-        ))
-        .add_service(pb::sandbox_service_server::SandboxServiceServer::new(
-            sandbox::SandboxApi::new(core.clone()),
-        ))
-        .add_service(pb::container_service_server::ContainerServiceServer::new(
-            container::ContainerApi::new(containers),
-        ))
-        .add_service(pb::bridge_service_server::BridgeServiceServer::new(
-            bridge::BridgeApi::new(core.clone()),
-        ))
-        .add_service(pb::system_service_server::SystemServiceServer::new(
-            system::SystemApi::new(core, root_dir, run_root),
-        ))
-        .serve_with_incoming_shutdown(UnixListenerStream::new(listener), shutdown)
+    let sockets = listeners.socket_paths();
+    let served = limits::server()
+        .trace_fn(listen::call_span)
+        .add_service(
+            pb::network_service_server::NetworkServiceServer::new(network::NetworkApi::new(
+                core.clone(),
+            ))
+            .max_decoding_message_size(MAX_REQUEST_BYTES),
+        )
+        .add_service(
+            pb::sandbox_service_server::SandboxServiceServer::new(sandbox::SandboxApi::new(
+                core.clone(),
+            ))
+            .max_decoding_message_size(MAX_REQUEST_BYTES),
+        )
+        .add_service(
+            pb::container_service_server::ContainerServiceServer::new(
+                container::ContainerApi::new(containers),
+            )
+            .max_decoding_message_size(MAX_REQUEST_BYTES),
+        )
+        .add_service(
+            pb::bridge_service_server::BridgeServiceServer::new(bridge::BridgeApi::new(
+                core.clone(),
+            ))
+            .max_decoding_message_size(MAX_REQUEST_BYTES),
+        )
+        .add_service(
+            pb::system_service_server::SystemServiceServer::new(system::SystemApi::new(
+                core, root_dir, run_root,
+            ))
+            .max_decoding_message_size(MAX_REQUEST_BYTES),
+        )
+        .serve_with_incoming_shutdown(listeners.incoming(), shutdown)
         .await
-        .context("serve the API")
+        .context("serve the API");
+    for socket in sockets {
+        let _ = std::fs::remove_file(socket);
+    }
+    served
 }

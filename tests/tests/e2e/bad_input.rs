@@ -46,6 +46,11 @@ rejects! {
     duplicate_name: ["net", "create", "alpha"] => ["already exists"];
     unknown_driver_option: ["net", "create", "-o", "foo=bar", "beta"] => ["foo"];
     unknown_driver: ["net", "create", "-d", "nosuchdriver", "beta"] => ["nosuchdriver"];
+    label_key_with_space: ["net", "create", "--label", "a b=c", "beta"] => ["invalid label key"];
+    label_with_escape_sequence: ["net", "create", "--label", "k=a\u{1b}[2J", "beta"]
+        => ["control character"];
+    option_with_newline: ["net", "create", "-o", "com.docker.network.bridge.name=br\nx", "beta"]
+        => ["control character"];
 }
 
 /// 200 characters, far above any sane name limit.
