@@ -147,6 +147,13 @@ pub trait Driver: Send + Sync {
     /// sandbox may be gone already, taking the interface with it).
     fn leave(&self, net: &NetworkSpec, ep: &EndpointSpec) -> Result<(), DriverError>;
 
+    /// The host-side interface of a joined endpoint, for callers that act on
+    /// it (a CNI `bandwidth` plugin shapes the host end of a veth). None when
+    /// the driver makes no host interface.
+    fn host_interface(&self, _ep: &EndpointSpec) -> Option<String> {
+        None
+    }
+
     /// Puts the kernel in line with the store after a (re)start.
     fn reconcile(
         &self,

@@ -138,6 +138,19 @@ impl Core {
     }
 }
 
+/// Why the embedded DNS cannot serve networks of `driver`: the drivers
+/// that put containers on a parent's LAN (docs/drivers.md).
+pub(super) fn dns_unavailable(driver: &str) -> Option<String> {
+    matches!(driver, "macvlan" | "ipvlan").then(|| {
+        format!(
+            "the resolver answers on the network's gateway address in cnmd's namespace, and a \
+             {driver} network has no bridge there: its gateway is a router on the parent's LAN, \
+             and containers cannot reach the host through the parent; containers use the \
+             host's resolvers, or pass --dns"
+        )
+    })
+}
+
 /// Whether a network gets embedded DNS: user-defined bridge networks, as in
 /// Docker (not the default `bridge`), unless `-o dns=false`.
 pub(super) fn dns_enabled(net: &NetworkRecord) -> bool {

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use cnm_drivers::bridge::BridgeDriver;
 use cnm_drivers::host::HostDriver;
 use cnm_drivers::null::NullDriver;
-use cnm_drivers::Driver;
+use cnm_drivers::{Driver, IpvlanDriver, MacvlanDriver, ParentRegistry};
 
 use super::CoreError;
 
@@ -16,7 +16,8 @@ pub struct Drivers {
 }
 
 impl Drivers {
-    /// The built-in drivers: bridge, host, null.
+    /// The built-in drivers: bridge, host, null, macvlan, ipvlan (the last
+    /// two share one table of parents in use: a link carries one network).
     pub fn builtin() -> Self {
         let mut drivers = Drivers {
             by_name: BTreeMap::new(),
@@ -24,6 +25,9 @@ impl Drivers {
         drivers.register(Arc::new(BridgeDriver::new()));
         drivers.register(Arc::new(HostDriver::new()));
         drivers.register(Arc::new(NullDriver::new()));
+        let parents = Arc::new(ParentRegistry::new());
+        drivers.register(Arc::new(MacvlanDriver::new(parents.clone())));
+        drivers.register(Arc::new(IpvlanDriver::new(parents)));
         drivers
     }
 

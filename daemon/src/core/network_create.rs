@@ -11,12 +11,14 @@ use cnm_drivers::sys::Netlink;
 use cnm_drivers::{Driver, NetworkSpec, SubnetSpec};
 use ipnetwork::IpNetwork;
 
-use super::dns_sync::DNS_OPTION;
+use super::dns_sync::{dns_unavailable, DNS_OPTION};
 use super::firewall_sync::{enable_forwarding, network_rules};
 use super::state::{Entry, Phase};
 use super::{Core, CoreError};
 use crate::ipam::SubnetRequest;
-use crate::model::{new_id, now_rfc3339, NetworkName, NetworkRecord, Record};
+use crate::model::{
+    check_labels, check_options, new_id, now_rfc3339, NetworkName, NetworkRecord, Record,
+};
 
 /// What `net create` asks for, parsed but not yet validated against state.
 #[derive(Debug, Clone, Default)]
@@ -75,6 +77,9 @@ impl Core {
         }
         self.publish_dns();
         tracing::info!(network = %record.name, id = %record.id, driver = %record.driver, "network created");
+        if let Some(reason) = dns_unavailable(driver.name()) {
+            tracing::info!(network = %record.name, "embedded DNS off ({DNS_OPTION}=false): {reason}");
+        }
         self.emit(
             "network",
             "create",
@@ -115,7 +120,7 @@ impl Core {
             internal: req.internal,
             ipam_driver: "default".into(),
             subnets,
-            options: req.options.clone(),
+            options: record_options(req, driver),
             labels: req.labels.clone(),
             builtin,
             dns_servers: req.dns_servers.clone(),
@@ -162,12 +167,22 @@ fn check_request(
     driver: &dyn Driver,
     builtin: bool,
 ) -> Result<(), CoreError> {
+    check_labels(&req.labels).map_err(CoreError::InvalidArgument)?;
+    check_options(&req.options).map_err(CoreError::InvalidArgument)?;
     if let Some(value) = req.options.get(DNS_OPTION) {
         if value != "true" && value != "false" {
             return Err(CoreError::InvalidArgument(format!(
                 "invalid option {DNS_OPTION}={value}: use true or false"
             )));
         }
+    }
+    let no_dns = dns_unavailable(driver.name());
+    if let (Some(reason), Some("true")) = (no_dns, req.options.get(DNS_OPTION).map(String::as_str))
+    {
+        return Err(CoreError::InvalidArgument(format!(
+            "{DNS_OPTION}=true: the embedded DNS cannot serve {} networks: {reason}",
+            driver.name()
+        )));
     }
     if !req.ipam_driver.is_empty() && req.ipam_driver != "default" {
         return Err(CoreError::NotFound(format!(
@@ -194,6 +209,16 @@ fn check_request(
         }
     }
     Ok(())
+}
+
+/// The options to record: the request's, plus `dns=false` where the
+/// embedded DNS cannot serve the driver, so `inspect` shows it is off.
+fn record_options(req: &CreateNetworkRequest, driver: &dyn Driver) -> BTreeMap<String, String> {
+    let mut options = req.options.clone();
+    if dns_unavailable(driver.name()).is_some() {
+        options.insert(DNS_OPTION.to_owned(), "false".to_owned());
+    }
+    options
 }
 
 fn needs_pool(req: &CreateNetworkRequest) -> bool {

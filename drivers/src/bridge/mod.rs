@@ -14,6 +14,7 @@ mod network;
 mod options;
 mod reconcile;
 
+pub(crate) use names::hex_prefix;
 pub use names::{bridge_name_for, veth_name_for};
 pub use options::{is_valid_ifname, keys, BridgeOptions, MAX_MTU, MIN_MTU};
 
@@ -72,6 +73,10 @@ impl Driver for BridgeDriver {
 
     fn leave(&self, _net: &NetworkSpec, ep: &EndpointSpec) -> Result<(), DriverError> {
         endpoint::leave(ep)
+    }
+
+    fn host_interface(&self, ep: &EndpointSpec) -> Option<String> {
+        veth_name_for(&ep.id).ok()
     }
 
     fn reconcile(

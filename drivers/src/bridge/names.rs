@@ -69,7 +69,12 @@ fn is_lower_hex(s: &str) -> bool {
 }
 
 /// The first `digits` characters of `id`, which must be lowercase hex.
-fn hex_prefix<'a>(what: &str, id: &'a str, digits: usize) -> Result<&'a str, DriverError> {
+/// Shared with the other drivers that name links after ids.
+pub(crate) fn hex_prefix<'a>(
+    what: &str,
+    id: &'a str,
+    digits: usize,
+) -> Result<&'a str, DriverError> {
     match id.get(..digits) {
         Some(prefix) if is_lower_hex(prefix) => Ok(prefix),
         _ => Err(DriverError::InvalidSpec {

@@ -10,8 +10,9 @@ mod sysctl;
 use std::io;
 
 pub use netlink::{
-    BridgeId, BridgeInfo, BridgePortInfo, BridgeSpec, FdbEntry, Link, Netlink, PortState,
-    RouteEntry, VethSpec,
+    BlackholeKind, BridgeId, BridgeInfo, BridgePortInfo, BridgeSpec, FdbEntry, IpvlanFlag,
+    IpvlanMode, Link, MacvlanMode, Netlink, PortState, RouteEntry, SublinkKind, SublinkSpec,
+    VethSpec,
 };
 pub use netns::{netns_id_of, Netns, NetnsId};
 pub use sysctl::{read_sysctl, write_sysctl};

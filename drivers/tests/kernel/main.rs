@@ -10,4 +10,5 @@ mod host_null;
 mod netlink;
 mod netns;
 mod reconcile;
+mod stacked;
 mod timing;

@@ -192,7 +192,7 @@ impl Netlink {
     /// Sends an RTM_NEWLINK that must create a new link and returns the new
     /// ifindex from the kernel's echo. Kernels before 6.1 do not echo new
     /// links; there, the index is looked up by name.
-    fn create_link(&mut self, msg: LinkMessage, name: &str) -> io::Result<u32> {
+    pub(super) fn create_link(&mut self, msg: LinkMessage, name: &str) -> io::Result<u32> {
         let reply = self.request(
             RouteNetlinkMessage::NewLink(msg),
             NLM_F_CREATE | NLM_F_EXCL | NLM_F_ECHO,

@@ -1,6 +1,6 @@
 //! A blocking rtnetlink client: one `NETLINK_ROUTE` socket, typed request
-//! builders on top (`link`, `addr`, `route`, and the read-only `bridge` and
-//! `fdb` for inspection), and one request helper that
+//! builders on top (`link`, `sublink`, `addr`, `route`, and the read-only
+//! `bridge` and `fdb` for inspection), and one request helper that
 //! sends a message and reads until the kernel's ack or the end of a dump.
 //!
 //! A socket belongs to the network namespace it was opened in, for its whole
@@ -12,6 +12,7 @@ mod fdb;
 mod link;
 mod reply;
 mod route;
+mod sublink;
 
 use std::io;
 use std::net::IpAddr;
@@ -30,6 +31,7 @@ use reply::{Reply, ReplyParser};
 
 pub use bridge::{BridgeId, BridgeInfo, BridgePortInfo, PortState};
 pub use fdb::FdbEntry;
+pub use sublink::{BlackholeKind, IpvlanFlag, IpvlanMode, MacvlanMode, SublinkKind, SublinkSpec};
 
 /// Receive buffer size. The kernel caps one dump datagram at 32 KiB (and
 /// sizes it by the reader's buffer), so 64 KiB never truncates.

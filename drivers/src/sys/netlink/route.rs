@@ -1,4 +1,5 @@
-//! Route requests: add one to the main table, dump unicast routes.
+//! Route requests: add one to the main table, delete one, dump unicast
+//! routes.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
@@ -31,6 +32,39 @@ impl Netlink {
         )
         .map(drop)
         .map_err(|e| SysError::new("add route", object(), e))
+    }
+
+    /// Adds an on-link route to `dst` through `oif` whose packets leave
+    /// with source address `src` (`ip route add DST dev OIF src SRC`):
+    /// without it the kernel picks the first address of the namespace, which
+    /// may be one the far side cannot answer.
+    pub fn add_route_from(
+        &mut self,
+        dst: IpNetwork,
+        oif: u32,
+        src: IpAddr,
+    ) -> Result<(), SysError> {
+        let mut msg = route_message(dst, None, Some(oif));
+        msg.attributes
+            .push(RouteAttribute::PrefSource(RouteAddress::from(src)));
+        self.request(
+            RouteNetlinkMessage::NewRoute(msg),
+            NLM_F_CREATE | NLM_F_EXCL,
+        )
+        .map(drop)
+        .map_err(|e| SysError::new("add route", format!("{dst} on ifindex {oif} from {src}"), e))
+    }
+
+    /// Deletes the main-table route to `dst` via link `oif` (on-link, as
+    /// `add_route` makes it without a gateway). A missing route is an
+    /// error the caller can recognise with `SysError::is_not_found`.
+    pub fn delete_route(&mut self, dst: IpNetwork, oif: u32) -> Result<(), SysError> {
+        self.request(
+            RouteNetlinkMessage::DelRoute(route_message(dst, None, Some(oif))),
+            0,
+        )
+        .map(drop)
+        .map_err(|e| SysError::new("delete route", format!("{dst} on ifindex {oif}"), e))
     }
 
     /// IPv4 and IPv6 unicast routes of every table.
