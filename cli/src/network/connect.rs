@@ -75,6 +75,7 @@ impl ConnectArgs {
                 dns_servers: super::create::parse_dns(&self.dns)?,
             }),
             publish: self.publish.clone(),
+            ..ConnectRequest::default()
         })
     }
 }

@@ -9,9 +9,9 @@ use ::pb::v1 as pb;
 use ipnetwork::IpNetwork;
 use tonic::Status;
 
-use crate::core::{NetworkView, SandboxSelector, SandboxView};
+use crate::core::{Core, NetworkView, SandboxSelector, SandboxView};
 use crate::ipam::SubnetRequest;
-use crate::model::{parse_mac, EndpointRecord, NetworkRecord};
+use crate::model::{parse_mac, Attachment, EndpointRecord, NetworkRecord};
 use crate::ports::{parse_publish, PortRequest};
 
 pub fn parse_cidr(what: &str, raw: &str) -> Result<IpNetwork, Status> {
@@ -80,10 +80,24 @@ pub fn sandbox_selector(sandbox: Option<&pb::SandboxRef>) -> Result<SandboxSelec
         Some(pb::sandbox_ref::Kind::Sandbox(key)) if !key.is_empty() => {
             Ok(SandboxSelector::Known(key.clone()))
         }
+        Some(pb::sandbox_ref::Kind::Attachment(att)) if !att.container_id.is_empty() => {
+            Ok(SandboxSelector::Attachment {
+                container_id: att.container_id.clone(),
+                ifname: Some(att.interface_name.clone()).filter(|n| !n.is_empty()),
+            })
+        }
         _ => Err(Status::invalid_argument(
             "no sandbox given: pass --netns PATH or a container",
         )),
     }
+}
+
+/// The attachment a connect records; none without a container id.
+pub fn attachment(container_id: String, owner: String) -> Option<Attachment> {
+    (!container_id.is_empty()).then_some(Attachment {
+        container_id,
+        owner,
+    })
 }
 
 pub fn mac(raw: &str) -> Result<Option<[u8; 6]>, Status> {
@@ -170,7 +184,24 @@ pub fn endpoint(ep: &EndpointRecord, net: &NetworkRecord) -> pb::Endpoint {
                 container_port: p.container_port.into(),
             })
             .collect(),
+        container_id: opt_string(ep.attachment.as_ref().map(|a| &a.container_id)),
+        owner: opt_string(ep.attachment.as_ref().map(|a| &a.owner)),
+        host_interface: opt_string(ep.host_ifname.as_ref()),
+        dns_nameservers: embedded_dns(net),
+        default_route: ep.default_route,
     }
+}
+
+/// Where the embedded DNS answers on `net` (its gateways), if it does.
+fn embedded_dns(net: &NetworkRecord) -> Vec<String> {
+    if !Core::dns_enabled(net) {
+        return Vec::new();
+    }
+    net.subnets
+        .iter()
+        .filter_map(|s| s.gateway)
+        .map(|gw| gw.to_string())
+        .collect()
 }
 
 /// Parses every `-p` spec; the error names the bad one.

@@ -109,6 +109,8 @@ impl NetworkService for NetworkApi {
             mac: convert::mac(&settings.mac_address)?,
             publish: convert::publish(&req.publish)?,
             dns_servers: convert::ips("--dns", &settings.dns_servers)?,
+            ifname: Some(req.interface_name).filter(|n| !n.is_empty()),
+            attachment: convert::attachment(req.container_id, req.owner),
         };
         let core = self.core.clone();
         let (endpoint, network) = run_blocking(move || core.connect(connect)).await?;

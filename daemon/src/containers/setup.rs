@@ -97,6 +97,8 @@ impl Containers {
                     mac: None,
                     publish,
                     dns_servers: Vec::new(),
+                    ifname: None,
+                    attachment: None,
                 })?;
             }
         }

@@ -18,7 +18,7 @@ use std::sync::Arc;
 use cnm_drivers::sys::Netns;
 use cnm_drivers::{Driver, EndpointSpec, NetworkSpec, SandboxSpec};
 
-use super::firewall_sync::{default_host_ip, port_mappings};
+use super::firewall_sync::{default_host_ip, network_rules, port_mappings};
 use super::network_create::network_spec;
 use super::phases::Phases;
 use super::sandbox_setup::configure_endpoint;
@@ -26,7 +26,8 @@ use super::state::{Entry, Phase};
 use super::{Core, CoreError};
 use crate::ipam::Family;
 use crate::model::{
-    mac_for, new_id, now_rfc3339, EndpointRecord, NetworkRecord, Record, SandboxName, SandboxRecord,
+    mac_for, new_id, now_rfc3339, Attachment, EndpointRecord, NetworkRecord, Record, SandboxName,
+    SandboxRecord,
 };
 use crate::ports::{self, PortRequest, Targets};
 
@@ -37,6 +38,12 @@ pub enum SandboxSelector {
     NetnsPath(PathBuf),
     /// A sandbox cnmd knows: id, unique id prefix or name.
     Known(String),
+    /// The sandbox of an endpoint another runtime attached under its own
+    /// container id (and interface name, when given).
+    Attachment {
+        container_id: String,
+        ifname: Option<String>,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -53,6 +60,10 @@ pub struct ConnectRequest {
     pub publish: Vec<PortRequest>,
     /// `--dns`: the sandbox's own upstream resolvers (replaces earlier ones).
     pub dns_servers: Vec<IpAddr>,
+    /// The interface name inside the sandbox (default: the first free ethN).
+    pub ifname: Option<String>,
+    /// Recorded on the endpoint when another runtime connects it.
+    pub attachment: Option<Attachment>,
 }
 
 /// Everything step 2 and 3 need, decided under the lock in step 1.
@@ -116,8 +127,8 @@ impl Core {
                     path.display()
                 ))
             }),
-            SandboxSelector::Known(key) => {
-                let sandbox = self.state().find_sandbox(key)?.clone();
+            SandboxSelector::Known(_) | SandboxSelector::Attachment { .. } => {
+                let sandbox = self.state().find_sandbox_by(selector)?.clone();
                 let netns = Netns::open(sandbox.netns_path.as_ref()).map_err(|err| {
                     CoreError::FailedPrecondition(format!(
                         "network namespace of sandbox {} is gone ({err}); disconnect it",
@@ -151,6 +162,13 @@ impl Core {
             )));
         }
         let driver = self.drivers.get(&network.driver)?;
+        if !req.publish.is_empty() && network_rules(&network).is_none() {
+            return Err(CoreError::InvalidArgument(format!(
+                "network {} ({} driver) publishes no ports: its containers are reached at \
+                 their own addresses; drop -p",
+                network.name, network.driver
+            )));
+        }
         let sandbox = match st.sandbox_by_netns(netns.id()) {
             Some(sb) if !req.dns_servers.is_empty() => SandboxRecord {
                 dns_servers: req.dns_servers.clone(),
@@ -168,7 +186,7 @@ impl Core {
         let has_default = st
             .endpoints_of_sandbox(&sandbox.id)
             .any(|e| e.record.default_route);
-        let ifname = st.next_ifname(&sandbox.id);
+        let ifname = choose_ifname(&st, req, &sandbox, &network)?;
         let (ipv4, ipv6) = allocate_addresses(&mut st.ipam, &network, req)?;
         let id = new_id();
         let targets = Targets {
@@ -208,6 +226,8 @@ impl Core {
             default_route: !network.internal && !has_default,
             created: now_rfc3339(),
             ports,
+            attachment: req.attachment.clone(),
+            host_ifname: None,
         };
         st.endpoints.insert(
             endpoint.id.clone(),
@@ -243,6 +263,7 @@ impl Core {
         endpoint.gateway_v4 = join.gateway_v4;
         endpoint.gateway_v6 = join.gateway_v6;
         endpoint.default_route &= join.gateway_v4.is_some() || join.gateway_v6.is_some();
+        endpoint.host_ifname = plan.driver.host_interface(&ep_spec);
         let done =
             configure_endpoint(netns, &plan.sandbox.netns_path, &join, &endpoint).and_then(|()| {
                 phases.mark("configure");
@@ -325,6 +346,48 @@ fn new_sandbox_record(
         created: now_rfc3339(),
         dns_servers: req.dns_servers.clone(),
     })
+}
+
+/// The interface name of a new endpoint: the one asked for (checked, and
+/// free in the sandbox), else the first free `ethN`.
+fn choose_ifname(
+    st: &super::state::State,
+    req: &ConnectRequest,
+    sandbox: &SandboxRecord,
+    network: &NetworkRecord,
+) -> Result<String, CoreError> {
+    if let Some(att) = &req.attachment {
+        let ifname = req.ifname.as_deref();
+        if st
+            .endpoints_of_network(&network.id)
+            .any(|e| e.record.is_attachment(&att.container_id, ifname))
+        {
+            return Err(CoreError::AlreadyExists(format!(
+                "container {} is already attached to network {}{}",
+                att.container_id,
+                network.name,
+                ifname.map(|n| format!(" as {n}")).unwrap_or_default()
+            )));
+        }
+    }
+    let Some(name) = &req.ifname else {
+        return Ok(st.next_ifname(&sandbox.id));
+    };
+    if !cnm_drivers::bridge::is_valid_ifname(name) {
+        return Err(CoreError::InvalidArgument(format!(
+            "invalid interface name {name:?}: use 1-15 characters without '/', ':' or whitespace"
+        )));
+    }
+    if st
+        .endpoints_of_sandbox(&sandbox.id)
+        .any(|e| &e.record.ifname == name)
+    {
+        return Err(CoreError::AlreadyExists(format!(
+            "sandbox {} already has an interface {name}",
+            sandbox.name
+        )));
+    }
+    Ok(name.clone())
 }
 
 fn allocate_addresses(

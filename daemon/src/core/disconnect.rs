@@ -80,12 +80,22 @@ impl Core {
         // Identify the namespace outside the lock: stat may block.
         let netns_id = match &req.sandbox {
             SandboxSelector::NetnsPath(path) => netns_id_of(path).ok(),
-            SandboxSelector::Known(_) => None,
+            SandboxSelector::Known(_) | SandboxSelector::Attachment { .. } => None,
         };
         let mut st = self.state();
         let network = st.find_network(&req.network)?.clone();
         let sandbox = match &req.sandbox {
             SandboxSelector::Known(key) => st.find_sandbox(key)?.clone(),
+            SandboxSelector::Attachment {
+                container_id,
+                ifname,
+            } => {
+                let entry = st
+                    .find_attachment(container_id, ifname.as_deref(), Some(&network.id))
+                    .map_err(|_| not_attached(container_id, ifname.as_deref(), &network))?;
+                let sandbox_id = entry.record.sandbox_id.clone();
+                st.find_sandbox(&sandbox_id)?.clone()
+            }
             SandboxSelector::NetnsPath(path) => {
                 let path_str = path.display().to_string();
                 // A namespace that is already gone is still found by the path
@@ -197,6 +207,14 @@ impl Core {
         self.store.commit(&writes)?;
         Ok(())
     }
+}
+
+fn not_attached(container_id: &str, ifname: Option<&str>, network: &NetworkRecord) -> CoreError {
+    let iface = ifname.map(|n| format!(" as {n}")).unwrap_or_default();
+    CoreError::NotFound(format!(
+        "container {container_id} is not attached{iface} to network {}",
+        network.name
+    ))
 }
 
 impl EndpointRecord {

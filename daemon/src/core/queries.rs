@@ -40,11 +40,13 @@ impl Core {
     pub fn inspect_sandbox(&self, selector: &SandboxSelector) -> Result<SandboxView, CoreError> {
         let netns_id = match selector {
             SandboxSelector::NetnsPath(path) => Some(netns_id_of(Path::new(path))),
-            SandboxSelector::Known(_) => None,
+            SandboxSelector::Known(_) | SandboxSelector::Attachment { .. } => None,
         };
         let st = self.state();
         let sandbox = match (selector, netns_id) {
-            (SandboxSelector::Known(key), _) => st.find_sandbox(key)?,
+            (SandboxSelector::Known(_) | SandboxSelector::Attachment { .. }, _) => {
+                st.find_sandbox_by(selector)?
+            }
             (SandboxSelector::NetnsPath(path), id) => id
                 .and_then(Result::ok)
                 .and_then(|id| st.sandbox_by_netns(id))

@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use cnm_drivers::sys::NetnsId;
 
-use super::CoreError;
+use super::{CoreError, SandboxSelector};
 use crate::ipam::Ipam;
 use crate::model::{EndpointRecord, NetworkRecord, SandboxRecord};
 use crate::ports::PortTable;
@@ -135,6 +135,45 @@ impl State {
             ))),
             _ => Err(CoreError::NotFound(format!("sandbox {key} not found"))),
         }
+    }
+
+    /// A sandbox by id, prefix or name, or by an attachment of another
+    /// runtime; a namespace path is looked up by the caller (it needs a stat).
+    pub fn find_sandbox_by(&self, selector: &SandboxSelector) -> Result<&SandboxRecord, CoreError> {
+        match selector {
+            SandboxSelector::Known(key) => self.find_sandbox(key),
+            SandboxSelector::Attachment {
+                container_id,
+                ifname,
+            } => {
+                let entry = self.find_attachment(container_id, ifname.as_deref(), None)?;
+                self.sandboxes.get(&entry.record.sandbox_id).ok_or_else(|| {
+                    CoreError::Internal(format!("endpoint {} has no sandbox", entry.record.id))
+                })
+            }
+            SandboxSelector::NetnsPath(path) => Err(CoreError::Internal(format!(
+                "sandbox of {} looked up without its namespace",
+                path.display()
+            ))),
+        }
+    }
+
+    /// The endpoint another runtime attached as `container_id` (and
+    /// `ifname`, when given), on `network_id` when given.
+    pub fn find_attachment(
+        &self,
+        container_id: &str,
+        ifname: Option<&str>,
+        network_id: Option<&str>,
+    ) -> Result<&Entry<EndpointRecord>, CoreError> {
+        self.endpoints
+            .values()
+            .filter(|e| network_id.is_none_or(|id| e.record.network_id == id))
+            .find(|e| e.record.is_attachment(container_id, ifname))
+            .ok_or_else(|| {
+                let iface = ifname.map(|n| format!(" as {n}")).unwrap_or_default();
+                CoreError::NotFound(format!("container {container_id} is not attached{iface}"))
+            })
     }
 
     pub fn sandbox_name_taken(&self, name: &str) -> Option<&SandboxRecord> {

@@ -30,6 +30,33 @@ pub struct EndpointRecord {
     /// Host ports published to this endpoint.
     #[serde(default)]
     pub ports: Vec<PublishedPort>,
+    /// Set when another runtime (a CNI runtime, an OCI hook) connected it.
+    #[serde(default)]
+    pub attachment: Option<Attachment>,
+    /// The host side of the interface, when the driver makes one.
+    #[serde(default)]
+    pub host_ifname: Option<String>,
+}
+
+/// Who connected an endpoint on behalf of another runtime, by that
+/// runtime's names: CNI keys attachments by (container id, interface).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Attachment {
+    /// CNI_CONTAINERID, or the id in an OCI hook's container state.
+    pub container_id: String,
+    /// "cni", "oci-hook": CNI GC removes only its own.
+    pub owner: String,
+}
+
+impl EndpointRecord {
+    /// Whether this endpoint was attached as `container_id` (and, when
+    /// given, as interface `ifname`).
+    pub fn is_attachment(&self, container_id: &str, ifname: Option<&str>) -> bool {
+        self.attachment
+            .as_ref()
+            .is_some_and(|a| a.container_id == container_id)
+            && ifname.is_none_or(|name| name == self.ifname)
+    }
 }
 
 impl EndpointRecord {
@@ -104,6 +131,47 @@ mod tests {
         assert!(parse_mac("01:00:5e:00:00:01")
             .unwrap_err()
             .contains("multicast"));
+    }
+
+    #[test]
+    fn attachments_match_by_container_and_interface() {
+        let mut ep = EndpointRecord {
+            id: "e".into(),
+            network_id: "n".into(),
+            sandbox_id: "s".into(),
+            ifname: "net1".into(),
+            mac: [2, 0, 0, 0, 0, 1],
+            ipv4: None,
+            ipv6: None,
+            static_ipv4: false,
+            static_ipv6: false,
+            aliases: Vec::new(),
+            gateway_v4: None,
+            gateway_v6: None,
+            default_route: false,
+            created: String::new(),
+            ports: Vec::new(),
+            attachment: None,
+            host_ifname: None,
+        };
+        assert!(!ep.is_attachment("c1", None), "no attachment recorded");
+        ep.attachment = Some(Attachment {
+            container_id: "c1".into(),
+            owner: "cni".into(),
+        });
+        assert!(ep.is_attachment("c1", None));
+        assert!(ep.is_attachment("c1", Some("net1")));
+        assert!(!ep.is_attachment("c1", Some("eth0")));
+        assert!(!ep.is_attachment("c2", None));
+    }
+
+    #[test]
+    fn records_without_the_new_fields_still_load() {
+        let old = r#"{"id":"e","network_id":"n","sandbox_id":"s","ifname":"eth0","mac":[2,66,172,17,0,2],
+            "ipv4":"172.17.0.2/16","ipv6":null,"static_ipv4":false,"static_ipv6":false,"aliases":[],
+            "gateway_v4":"172.17.0.1","gateway_v6":null,"default_route":true,"created":""}"#;
+        let ep: EndpointRecord = serde_json::from_str(old).expect("old record");
+        assert_eq!((ep.attachment, ep.host_ifname), (None, None));
     }
 
     #[test]

@@ -3,12 +3,14 @@
 
 mod endpoint;
 mod id;
+mod labels;
 mod name;
 mod network;
 mod sandbox;
 
-pub use endpoint::{mac_for, parse_mac, EndpointRecord};
+pub use endpoint::{mac_for, parse_mac, Attachment, EndpointRecord};
 pub use id::{new_id, now_rfc3339, parse_timestamp, rfc3339, short_id, unix_nanos_of};
+pub use labels::{check_labels, check_options};
 pub use name::{NetworkName, SandboxName};
 pub use network::NetworkRecord;
 pub use sandbox::SandboxRecord;
