@@ -1,5 +1,6 @@
 //! `cnm`: the command line client of cnmd. Commands, flags and output follow
-//! `docker network …`; everything talks gRPC (`cnm.v1`) over cnmd's unix socket.
+//! `docker network …`; everything talks gRPC (`cnm.v1`) over cnmd's unix
+//! socket, or over TCP with mutual TLS.
 
 mod bridge;
 mod client;
@@ -25,17 +26,20 @@ use clap::{CommandFactory, Parser, Subcommand};
     about = "Command line client of cnmd, the container networking daemon"
 )]
 struct Cli {
-    /// Daemon socket to connect to
+    /// Daemon to connect to: unix://PATH, or tcp://HOST:PORT with --tlsverify
     #[arg(
         short = 'H',
         long,
         env = "CNM_HOST",
         hide_env_values = true,
         default_value = client::DEFAULT_HOST,
-        value_name = "unix://PATH",
+        value_name = "HOST",
         global = true
     )]
     host: String,
+
+    #[command(flatten)]
+    tls: client::TlsFlags,
 
     /// Set the logging level (accepted for Docker compatibility; unused)
     #[arg(
@@ -89,6 +93,7 @@ async fn main() -> ExitCode {
     let cli = Cli::parse();
     // Nothing logs yet; the flag exists so Docker-style invocations parse.
     let _ = cli.log_level;
+    client::set_tls(cli.tls.resolve_from_env());
     let result = match cli.command {
         Command::Network { command } => network::run(command, &cli.host).await,
         Command::System { command } => system::run(command, &cli.host).await,
@@ -138,6 +143,21 @@ mod tests {
         ] {
             assert!(script.contains(word), "no {word} in the bash completion");
         }
+    }
+
+    #[test]
+    fn tls_flags_are_global() {
+        let cli = Cli::try_parse_from([
+            "cnm",
+            "net",
+            "ls",
+            "--tlsverify",
+            "--tlscacert",
+            "/c/ca.pem",
+        ])
+        .expect("parses");
+        assert!(cli.tls.tlsverify);
+        assert_eq!(cli.tls.tlscacert, Some("/c/ca.pem".into()));
     }
 
     #[test]

@@ -16,6 +16,8 @@ pub enum Need {
     /// The test VM: qemu with TCG, busybox and the kernel from
     /// `dev/vm-kernel` (see [`crate::vm`]). Root is not needed.
     Vm,
+    /// An executable outside PATH (a CNI plugin in /usr/lib/cni).
+    File(&'static str),
 }
 
 /// [`KERNEL`] plus IPv6.
@@ -85,6 +87,8 @@ impl Need {
                 (!on_path(tool)).then(|| format!("`{tool}` is not installed (not on PATH)"))
             }
             Need::Vm => crate::vm::unmet(),
+            Need::File(path) => (!Path::new(path).is_file())
+                .then(|| format!("{path} is not installed (see dev/deps)")),
         }
     }
 }

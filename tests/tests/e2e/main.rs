@@ -5,6 +5,7 @@
 
 mod bad_input;
 mod builtin;
+mod cni;
 mod connect;
 mod containers;
 mod crash;
@@ -16,9 +17,12 @@ mod firewall;
 mod harness_selftest;
 mod inspection;
 mod lifecycle;
+mod limits;
+mod macvlan;
 mod persistence;
 mod ports;
 mod random;
+mod tls;
 mod vm;
 
 use std::process::ExitCode;
@@ -44,6 +48,10 @@ fn main() -> ExitCode {
         group("firewall", firewall::cases()),
         group("containers", containers::cases()),
         group("inspection", inspection::cases()),
+        group("macvlan", macvlan::cases()),
         group("vm", vm::cases()),
+        group("cni", cni::cases()),
+        group("tls", tls::cases()),
+        group("limits", limits::cases()),
     ])
 }
