@@ -1,4 +1,5 @@
-//! `cnm inspect`: Docker-shaped JSON of containers.
+//! `cnm inspect`: Docker-shaped JSON of containers, or each through a
+//! `--format` template.
 
 use std::collections::BTreeMap;
 
@@ -8,7 +9,7 @@ use pb::v1::{Container, ContainerRef, Endpoint};
 use serde::Serialize;
 
 use crate::error::{self, Reported};
-use crate::output::{self, json::to_docker_json};
+use crate::output::{self, format, json::to_docker_json};
 
 /// Docker's zero time, for instants that never happened.
 const ZERO_TIME: &str = "0001-01-01T00:00:00Z";
@@ -19,9 +20,14 @@ pub struct InspectArgs {
     /// Container names or ids
     #[arg(value_name = "CONTAINER", required = true)]
     containers: Vec<String>,
+    /// Format output: 'json', or a Go template run over each container's
+    /// JSON, e.g. '{{.State.Status}} {{.NetworkSettings.IPAddress}}'
+    #[arg(short, long, value_name = "FORMAT")]
+    format: Option<String>,
 }
 
 pub async fn run(args: InspectArgs, host: &str) -> Result<()> {
+    let template = format::inspect_template(args.format.as_deref())?;
     let mut client = super::client(host).await?;
     let mut found = Vec::new();
     let mut failed = false;
@@ -43,7 +49,11 @@ pub async fn run(args: InspectArgs, host: &str) -> Result<()> {
         .zip(&ports)
         .map(|(c, p)| docker_json(c, p))
         .collect();
-    output::print(&to_docker_json(&docker)?)?;
+    let text = match &template {
+        Some(template) => format::render_each(template, &docker)?,
+        None => to_docker_json(&docker)?,
+    };
+    output::print(&text)?;
     if failed {
         Err(Reported.into())
     } else {
@@ -298,6 +308,35 @@ mod tests {
         assert_eq!(v["Config"]["OpenStdin"], false);
         assert_eq!(v["HostConfig"]["PidsLimit"], Value::Null);
         assert_eq!(split_cidr("10.0.0.2/24"), ("10.0.0.2", 24));
+    }
+
+    #[test]
+    fn format_runs_over_the_docker_json() {
+        let c = Container {
+            id: "abc".into(),
+            name: "web".into(),
+            args: vec!["sh".into(), "-c".into(), "true".into()],
+            status: "exited".into(),
+            exit_code: 3,
+            endpoints: vec![Endpoint {
+                network_name: "front".into(),
+                ipv4_address: "10.0.0.2/24".into(),
+                ..Default::default()
+            }],
+            ..Default::default()
+        };
+        let ports = port_map(&c);
+        let template = format::inspect_template(Some(
+            "{{.Name}} {{.State.ExitCode}} {{.State.Running}} \
+             {{range $n, $e := .NetworkSettings.Networks}}{{$n}}={{$e.IPAddress}}/{{$e.IPPrefixLen}}{{end}} \
+             {{json .Args}} {{.HostConfig.PidsLimit}}",
+        ))
+        .expect("parses")
+        .expect("a template");
+        assert_eq!(
+            format::render_each(&template, &[docker_json(&c, &ports)]).expect("renders"),
+            "/web 3 false front=10.0.0.2/24 [\"-c\",\"true\"] <no value>\n"
+        );
     }
 
     /// Keys in the order of their first appearance in `text` (a key of a

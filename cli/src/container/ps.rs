@@ -1,14 +1,34 @@
 //! `cnm ps`: containers in `docker ps` layout (CONTAINER ID, IMAGE — the
-//! rootfs here —, COMMAND, CREATED, STATUS, PORTS, NAMES).
+//! rootfs here —, COMMAND, CREATED, STATUS, PORTS, NAMES), or through a
+//! `--format` template.
 
+use std::collections::HashMap;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use anyhow::Result;
 use clap::Args;
-use pb::v1::{Container, ListContainersRequest};
+use pb::v1::network_service_client::NetworkServiceClient;
+use pb::v1::{Container, ListContainersRequest, ListNetworksRequest};
+use serde_json::{json, Value};
 
 use crate::error;
+use crate::output::format::{go_time, ListFormat};
 use crate::output::{self, table};
+
+/// The fields `--format` templates see, with Docker's column titles.
+const FIELDS: &[(&str, &str)] = &[
+    ("ID", "CONTAINER ID"),
+    ("Image", "IMAGE"),
+    ("Command", "COMMAND"),
+    ("CreatedAt", "CREATED AT"),
+    ("RunningFor", "CREATED"),
+    ("Ports", "PORTS"),
+    ("State", "STATE"),
+    ("Status", "STATUS"),
+    ("Names", "NAMES"),
+    ("Labels", "LABELS"),
+    ("Networks", "NETWORKS"),
+];
 
 /// Flags of `ps`.
 #[derive(Debug, Args)]
@@ -22,9 +42,18 @@ pub struct PsArgs {
     /// Do not truncate output
     #[arg(long)]
     no_trunc: bool,
+    /// Format output: 'table', 'table TEMPLATE' (with column titles),
+    /// 'json', or a Go template, e.g. '{{.Names}}: {{.Status}}'
+    #[arg(long, value_name = "FORMAT")]
+    format: Option<String>,
 }
 
 pub async fn run(args: PsArgs, host: &str) -> Result<()> {
+    let mut format = ListFormat::parse(args.format.as_deref())?;
+    if args.quiet && !matches!(format, ListFormat::Default) {
+        output::warn("Ignoring custom format, because both --format and --quiet are set.");
+        format = ListFormat::Default;
+    }
     let request = ListContainersRequest { all: args.all };
     let containers = super::client(host)
         .await?
@@ -45,6 +74,14 @@ pub async fn run(args: PsArgs, host: &str) -> Result<()> {
         return output::print(&ids);
     }
     let now = now_nanos();
+    if !matches!(format, ListFormat::Default) {
+        let names = network_names(host).await?;
+        let rows: Vec<Value> = containers
+            .iter()
+            .map(|c| fields(c, args.no_trunc, now, &names))
+            .collect();
+        return output::print(&format.render(&rows, FIELDS)?);
+    }
     let mut rows = vec![[
         "CONTAINER ID",
         "IMAGE",
@@ -68,6 +105,49 @@ pub async fn run(args: PsArgs, host: &str) -> Result<()> {
         ]);
     }
     output::print(&table::render(&rows))
+}
+
+/// Network names by id: containers record the ids of their networks.
+async fn network_names(host: &str) -> Result<HashMap<String, String>> {
+    let networks = NetworkServiceClient::new(crate::client::connect(host).await?)
+        .list_networks(ListNetworksRequest::default())
+        .await
+        .map_err(error::from_status)?
+        .into_inner()
+        .networks;
+    Ok(networks.into_iter().map(|n| (n.id, n.name)).collect())
+}
+
+/// One container as Docker's `ps` templates see it: every field a string.
+/// `names` maps network ids to names.
+fn fields(c: &Container, no_trunc: bool, now: i64, names: &HashMap<String, String>) -> Value {
+    let mut networks: Vec<String> = if c.networks.is_empty() {
+        vec![c.network_mode.clone()]
+    } else {
+        c.networks
+            .iter()
+            .map(|id| {
+                names
+                    .get(id)
+                    .cloned()
+                    .unwrap_or_else(|| id.chars().take(12).collect())
+            })
+            .collect()
+    };
+    networks.sort();
+    json!({
+        "ID": if no_trunc { c.id.clone() } else { c.id.chars().take(12).collect() },
+        "Image": c.rootfs,
+        "Command": command(&c.args, no_trunc),
+        "CreatedAt": go_time(&c.created, false),
+        "RunningFor": format!("{} ago", human_duration(now - c.created_unix_nano)),
+        "Ports": ports(c),
+        "State": c.status,
+        "Status": status(c, now),
+        "Names": c.name,
+        "Labels": "",
+        "Networks": networks.join(","),
+    })
 }
 
 fn now_nanos() -> i64 {
@@ -157,6 +237,55 @@ mod tests {
         assert_eq!(human_duration(5 * 60 * S), "5 minutes");
         assert_eq!(human_duration(3600 * S), "About an hour");
         assert_eq!(human_duration(3 * 24 * 3600 * S), "3 days");
+    }
+
+    #[test]
+    fn templates_see_dockers_fields() {
+        let c = Container {
+            id: "0123456789abcdef".into(),
+            name: "web".into(),
+            rootfs: "/r".into(),
+            args: vec!["sleep".into(), "9".into()],
+            created: "2026-11-29T06:40:01.500000000Z".into(),
+            created_unix_nano: 0,
+            started_unix_nano: S,
+            status: "running".into(),
+            networks: vec!["id-b".into(), "id-a".into(), "0123456789abcdef".into()],
+            ..Default::default()
+        };
+        let names = HashMap::from([
+            ("id-a".to_string(), "a".to_string()),
+            ("id-b".to_string(), "b".to_string()),
+        ]);
+        let row = fields(&c, false, 4 * S, &names);
+        assert_eq!(
+            row,
+            json!({
+                "ID": "0123456789ab",
+                "Image": "/r",
+                "Command": "\"sleep 9\"",
+                "CreatedAt": "2026-11-29 06:40:01 +0000 UTC",
+                "RunningFor": "4 seconds ago",
+                "Ports": "",
+                "State": "running",
+                "Status": "Up 3 seconds",
+                "Names": "web",
+                "Labels": "",
+                "Networks": "0123456789ab,a,b",
+            })
+        );
+        assert_eq!(fields(&c, true, 0, &names)["ID"], "0123456789abcdef");
+        let host = Container {
+            network_mode: "host".into(),
+            ..Default::default()
+        };
+        assert_eq!(fields(&host, false, 0, &names)["Networks"], "host");
+        assert_eq!(FIELDS.len(), row.as_object().map_or(0, |o| o.len()));
+        let format = ListFormat::parse(Some(r"table {{.Names}}\t{{.State}}")).expect("parses");
+        assert_eq!(
+            format.render(&[row], FIELDS).expect("renders"),
+            "NAMES     STATE\nweb       running\n"
+        );
     }
 
     #[test]

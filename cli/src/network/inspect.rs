@@ -1,5 +1,6 @@
 //! `cnm network inspect`: prints networks as the JSON array `docker network
-//! inspect` prints, then one error per name that was not found.
+//! inspect` prints (or each through a `--format` template), then one error
+//! per name that was not found.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -10,7 +11,7 @@ use serde::Serialize;
 use tonic::Code;
 
 use crate::error::{self, Reported};
-use crate::output::{self, json};
+use crate::output::{self, format, json, template::Template};
 
 /// Flags of `network inspect`.
 #[derive(Debug, Args)]
@@ -18,10 +19,15 @@ pub struct InspectArgs {
     /// Network names or ids
     #[arg(value_name = "NETWORK", required = true)]
     networks: Vec<String>,
+    /// Format output: 'json', or a Go template run over each network's
+    /// JSON, e.g. '{{range .Containers}}{{.Name}} {{end}}'
+    #[arg(short, long, value_name = "FORMAT")]
+    format: Option<String>,
 }
 
 /// Prints the networks found, then fails if any was missing.
 pub async fn run(args: InspectArgs, host: &str) -> Result<()> {
+    let template = format::inspect_template(args.format.as_deref())?;
     let mut client = super::client(host).await?;
     let mut found = Vec::with_capacity(args.networks.len());
     let mut failures = Vec::new();
@@ -37,7 +43,7 @@ pub async fn run(args: InspectArgs, host: &str) -> Result<()> {
             Err(status) => failures.push(error::status_message(&status)),
         }
     }
-    output::print(&render(&found)?)?;
+    output::print(&render(&found, template.as_ref())?)?;
     for failure in &failures {
         error::print(failure);
     }
@@ -48,10 +54,13 @@ pub async fn run(args: InspectArgs, host: &str) -> Result<()> {
     }
 }
 
-/// The JSON array for `networks`.
-fn render(networks: &[Network]) -> Result<String> {
+/// The JSON array for `networks`, or each through `template`.
+fn render(networks: &[Network], template: Option<&Template>) -> Result<String> {
     let docker: Vec<DockerNetwork<'_>> = networks.iter().map(DockerNetwork::from).collect();
-    json::to_docker_json(&docker)
+    match template {
+        Some(template) => format::render_each(template, &docker),
+        None => json::to_docker_json(&docker),
+    }
 }
 
 /// One network as Docker's API shows it; field order is Docker's key order.

@@ -1,12 +1,26 @@
-//! `cnm network ls`: lists networks in Docker's table (or ids only with `-q`),
-//! sorted by name in natural order.
+//! `cnm network ls`: lists networks in Docker's table (or ids only with `-q`,
+//! or through a `--format` template), sorted by name in natural order.
 
 use anyhow::Result;
 use clap::Args;
 use pb::v1::{ListNetworksRequest, Network};
+use serde_json::{json, Value};
 
+use crate::output::format::{go_time, ListFormat};
 use crate::output::{sort::natural_cmp, table};
 use crate::{error, filter, output};
+
+/// The fields `--format` templates see, with Docker's column titles.
+const FIELDS: &[(&str, &str)] = &[
+    ("ID", "NETWORK ID"),
+    ("Name", "NAME"),
+    ("Driver", "DRIVER"),
+    ("Scope", "SCOPE"),
+    ("IPv6", "IPV6"),
+    ("Internal", "INTERNAL"),
+    ("Labels", "LABELS"),
+    ("CreatedAt", "CREATED AT"),
+];
 
 /// Flags of `network ls`.
 #[derive(Debug, Args)]
@@ -20,10 +34,15 @@ pub struct LsArgs {
     /// Provide filter values (e.g. "driver=bridge")
     #[arg(short, long, value_name = "KEY=VALUE")]
     filter: Vec<String>,
+    /// Format output: 'table', 'table TEMPLATE' (with column titles),
+    /// 'json', or a Go template, e.g. '{{.ID}}: {{.Name}}'
+    #[arg(long, value_name = "FORMAT")]
+    format: Option<String>,
 }
 
 /// Lists the networks cnmd knows, filtered by cnmd.
 pub async fn run(args: LsArgs, host: &str) -> Result<()> {
+    let format = ListFormat::parse(args.format.as_deref())?;
     let filters = filter::parse(&args.filter, filter::NETWORK_LIST_KEYS)?;
     let mut networks = super::client(host)
         .await?
@@ -33,7 +52,31 @@ pub async fn run(args: LsArgs, host: &str) -> Result<()> {
         .into_inner()
         .networks;
     networks.sort_by(|a, b| natural_cmp(&a.name, &b.name));
-    output::print(&render(&networks, args.quiet, args.no_trunc))
+    let text = match format {
+        ListFormat::Default => render(&networks, args.quiet, args.no_trunc),
+        custom => {
+            let rows: Vec<Value> = networks.iter().map(|n| fields(n, args.no_trunc)).collect();
+            custom.render(&rows, FIELDS)?
+        }
+    };
+    output::print(&text)
+}
+
+/// One network as Docker's `network ls` templates see it: every field a
+/// string.
+fn fields(n: &Network, no_trunc: bool) -> Value {
+    let mut labels: Vec<String> = n.labels.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    labels.sort();
+    json!({
+        "ID": if no_trunc { n.id.as_str() } else { short_id(&n.id) },
+        "Name": n.name,
+        "Driver": n.driver,
+        "Scope": n.scope,
+        "IPv6": n.enable_ipv6.to_string(),
+        "Internal": n.internal.to_string(),
+        "Labels": labels.join(","),
+        "CreatedAt": go_time(&n.created, true),
+    })
 }
 
 /// The table (or the id list with `quiet`) for `networks`, already sorted.
@@ -145,6 +188,47 @@ mod tests {
         assert_eq!(
             render(&[], false, false),
             "NETWORK ID   NAME      DRIVER    SCOPE\n"
+        );
+    }
+
+    #[test]
+    fn templates_see_dockers_fields() {
+        let mut n = sample().remove(0);
+        n.labels.insert("b".into(), "2".into());
+        n.labels.insert("a".into(), "1".into());
+        n.created = "2026-11-29T06:40:01.500000000Z".into();
+        n.internal = true;
+        let row = fields(&n, false);
+        assert_eq!(row["ID"], "7fca4eb8c647");
+        assert_eq!(row["Labels"], "a=1,b=2");
+        assert_eq!(row["Internal"], "true");
+        assert_eq!(row["IPv6"], "false");
+        assert_eq!(row["CreatedAt"], "2026-11-29 06:40:01.5 +0000 UTC");
+        assert_eq!(fields(&n, true)["ID"], n.id.as_str());
+        let keys: Vec<&str> = FIELDS.iter().map(|(k, _)| *k).collect();
+        let mut row_keys: Vec<&str> = row
+            .as_object()
+            .expect("object")
+            .keys()
+            .map(|k| k.as_str())
+            .collect();
+        row_keys.sort();
+        let mut sorted = keys.clone();
+        sorted.sort();
+        assert_eq!(row_keys, sorted, "every field has a title");
+    }
+
+    #[test]
+    fn custom_format_replaces_the_table() {
+        let format = ListFormat::parse(Some(r"table {{.Name}}\t{{.Driver}}")).expect("parses");
+        let rows: Vec<Value> = sample().iter().map(|n| fields(n, false)).collect();
+        assert_eq!(
+            format.render(&rows, FIELDS).expect("renders"),
+            "NAME                   DRIVER\n\
+             bridge                 bridge\n\
+             host                   host\n\
+             my-long-network-name   macvlan\n\
+             none                   null\n"
         );
     }
 

@@ -1,9 +1,12 @@
 //! Writing results: data on stdout, warnings and prompts on stderr. A closed
 //! pipe is an error the caller sees, never a panic.
 
+pub mod format;
 pub mod json;
 pub mod sort;
 pub mod table;
+pub mod tabwriter;
+pub mod template;
 
 use std::io::{self, Write};
 

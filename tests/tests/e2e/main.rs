@@ -14,6 +14,7 @@ mod create;
 mod disconnect;
 mod dns;
 mod firewall;
+mod format;
 mod harness_selftest;
 mod inspection;
 mod lifecycle;
@@ -48,6 +49,7 @@ fn main() -> ExitCode {
         group("firewall", firewall::cases()),
         group("containers", containers::cases()),
         group("inspection", inspection::cases()),
+        group("format", format::cases()),
         group("macvlan", macvlan::cases()),
         group("vm", vm::cases()),
         group("cni", cni::cases()),

@@ -160,21 +160,77 @@ const GOLDEN: &str = r#"[
 
 #[test]
 fn matches_docker_network_inspect() {
-    let json = render(&[web_with_one_container(), lan_with_aux_addresses()]).expect("renders");
+    let json =
+        render(&[web_with_one_container(), lan_with_aux_addresses()], None).expect("renders");
     assert_eq!(json, GOLDEN);
 }
 
 #[test]
 fn nothing_found_prints_an_empty_array() {
-    assert_eq!(render(&[]).expect("renders"), "[]\n");
+    assert_eq!(render(&[], None).expect("renders"), "[]\n");
 }
 
 #[test]
 fn a_network_without_ipam_still_has_every_key() {
-    let json = render(&[Network::default()]).expect("renders");
+    let json = render(&[Network::default()], None).expect("renders");
     let value: serde_json::Value = serde_json::from_str(&json).expect("valid JSON");
     let ipam = &value[0]["IPAM"];
     assert_eq!(ipam["Options"], serde_json::Value::Null);
     assert_eq!(ipam["Config"], serde_json::json!([]));
     assert_eq!(value[0]["Containers"], serde_json::json!({}));
+}
+
+fn formatted(src: &str) -> String {
+    let template = format::inspect_template(Some(src))
+        .expect("parses")
+        .expect("a template");
+    render(
+        &[web_with_one_container(), lan_with_aux_addresses()],
+        Some(&template),
+    )
+    .expect("renders")
+}
+
+#[test]
+fn format_runs_over_the_docker_json() {
+    assert_eq!(
+        formatted("{{.Name}} {{.Driver}}"),
+        "web bridge\nlan macvlan\n"
+    );
+    assert_eq!(
+        formatted("{{range $id, $c := .Containers}}{{$c.Name}}={{$c.IPv4Address}}{{end}}"),
+        "web-1=172.18.0.2/16\n\n"
+    );
+    assert_eq!(
+        formatted("{{(index .IPAM.Config 0).Subnet}}"),
+        "172.18.0.0/16\n10.5.0.0/16\n"
+    );
+    assert_eq!(
+        formatted(r#"{{index .Options "parent"}}|{{.Labels}}"#),
+        "<no value>|map[team:net]\neth0|map[]\n"
+    );
+    assert_eq!(
+        formatted("{{json .Containers}}"),
+        "{\"a1b2c3d4e5f6a7b8c9d0e1f2a3b4c5d6e7f8a9b0c1d2e3f4a5b6c7d8e9f0a1b2\":\
+         {\"EndpointID\":\"e1f2a3b4c5d6e7f8a9b0c1d2e3f4a5b6c7d8e9f0a1b2c3d4e5f6a7b8c9d0e1f2\",\
+         \"IPv4Address\":\"172.18.0.2/16\",\"IPv6Address\":\"\",\
+         \"MacAddress\":\"02:42:ac:12:00:02\",\"Name\":\"web-1\"}}\n{}\n"
+    );
+    assert_eq!(
+        formatted("{{.EnableIPv6}} {{.IPAM.Options}}"),
+        "false <no value>\ntrue map[opt:1]\n"
+    );
+}
+
+#[test]
+fn format_errors_name_the_field() {
+    let template = format::inspect_template(Some("{{.Nope}}"))
+        .expect("parses")
+        .expect("a template");
+    let error = render(&[Network::default()], Some(&template)).expect_err("no such field");
+    assert_eq!(
+        error.to_string(),
+        "template parsing error: template: :1:2: executing \"\" at <.Nope>: \
+         map has no entry for key \"Nope\""
+    );
 }
