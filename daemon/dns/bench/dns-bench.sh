@@ -11,7 +11,8 @@
 # plus the server's RSS (VmRSS / VmHWM) after the runs.
 #
 # Usage (root):  bash daemon/dns/bench/dns-bench.sh
-#   env: SECS=5  BIN=target/release/cnm-dns (built if missing)
+#   env: SECS=5  BIN=path/to/cnm-dns (default: the static release build,
+#        rebuilt by dev/release first so a stale binary is never measured)
 #        AARDVARK=/usr/lib/podman/aardvark-dns  DNSRTT=../shared/bench/dnsrtt.py
 # Output: a table on stdout; raw tool output in $OUT (default /tmp/cnm-dns-bench).
 # Only namespaces and processes this script creates are touched (trap cleanup).
@@ -22,7 +23,7 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO=$(cd "$HERE/../../.." && pwd)
 SECS=${SECS:-5}
 N=100
-BIN=${BIN:-$REPO/target/release/cnm-dns}
+BIN=${BIN:-}
 AARDVARK=${AARDVARK:-/usr/lib/podman/aardvark-dns}
 DNSRTT=${DNSRTT:-$REPO/../shared/bench/dnsrtt.py}
 OUT=${OUT:-/tmp/cnm-dns-bench}
@@ -145,7 +146,10 @@ main() {
   [[ $EUID == 0 ]] || { echo "must run as root" >&2; exit 1; }
   for t in dnsperf dig python3 ss; do command -v "$t" > /dev/null || { echo "missing $t" >&2; exit 1; }; done
   command -v dnsmasq > /dev/null || apt-get install -y dnsmasq-base > /dev/null
-  [[ -x $BIN ]] || (cd "$REPO" && cargo build --release -p cnm-dns) || exit 1
+  if [[ -z $BIN ]]; then
+    BIN=$(cd "$REPO" && dev/release -p cnm-dns)/cnm-dns || exit 1
+  fi
+  [[ -x $BIN ]] || { echo "no cnm-dns binary at $BIN" >&2; exit 1; }
   trap cleanup EXIT; trap 'exit 130' INT TERM
   setup; cnm_config; aardvark_config; dnsmasq_config
   echo "dns-bench $(date -Is): $N names, client netns $C1 -> $GW, ${SECS}s per tool; $(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/loadavg)"

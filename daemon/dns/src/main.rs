@@ -101,7 +101,8 @@ fn run(args: &Args) -> anyhow::Result<()> {
         tcp_idle_timeout: Duration::from_millis(args.tcp_idle_timeout_ms),
         ..ServerConfig::default()
     };
-    // one thread is plenty for DNS on a host, and keeps the RSS small
+    // one runtime thread is plenty for forwards, TCP and the watcher, and
+    // keeps the RSS small; each UDP listener reads on its own thread
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .max_blocking_threads(2)

@@ -4,24 +4,26 @@
 //! program that steers new packets and connections to the newest socket.
 
 use std::io;
-use std::net::{IpAddr, SocketAddr};
+use std::net::{IpAddr, SocketAddr, UdpSocket};
 use std::os::fd::AsRawFd;
 
 use socket2::{Domain, Protocol, Socket, Type};
-use tokio::net::{TcpListener, UdpSocket};
+use tokio::net::TcpListener;
 
 const TCP_BACKLOG: i32 = 1024;
-/// Room for bursts while the single runtime thread is busy.
+/// Room for bursts while the listener thread is busy.
 const UDP_RECV_BUFFER: usize = 1 << 20;
 
-/// Binds the UDP socket for one listen address.
+/// Binds the UDP socket for one listen address, in blocking mode: its
+/// listener thread waits in `recvmmsg` (see `udp.rs`).
 pub(crate) fn bind_udp(addr: SocketAddr) -> io::Result<UdpSocket> {
     let socket = new_socket(addr, Type::DGRAM, Protocol::UDP)?;
+    socket.set_nonblocking(false)?;
     // best effort: the kernel caps it at net.core.rmem_max
     let _ = socket.set_recv_buffer_size(UDP_RECV_BUFFER);
     socket.bind(&addr.into())?;
     steer_to_newest(&socket)?;
-    UdpSocket::from_std(socket.into())
+    Ok(socket.into())
 }
 
 /// Binds and listens on the TCP socket for one listen address.

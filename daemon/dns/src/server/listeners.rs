@@ -11,17 +11,16 @@ use tokio::task::AbortHandle;
 use super::bind::{bind_tcp, bind_udp};
 use super::shared::Shared;
 use super::tcp::serve_tcp;
-use super::udp::serve_udp;
+use super::udp::UdpListener;
 
-/// The UDP and TCP tasks of one listen address; dropping it closes both.
+/// The UDP thread and TCP task of one listen address; dropping it stops both.
 struct Bound {
-    udp: AbortHandle,
+    _udp: UdpListener,
     tcp: AbortHandle,
 }
 
 impl Drop for Bound {
     fn drop(&mut self) {
-        self.udp.abort();
         self.tcp.abort();
     }
 }
@@ -87,7 +86,7 @@ impl ListenerSet {
         let udp = bind_udp(sockaddr)?;
         let tcp = bind_tcp(sockaddr)?;
         Ok(Bound {
-            udp: tokio::spawn(serve_udp(udp, addr, shared.clone())).abort_handle(),
+            _udp: UdpListener::start(udp, addr, shared.clone())?,
             tcp: tokio::spawn(serve_tcp(tcp, addr, shared.clone())).abort_handle(),
         })
     }

@@ -4,6 +4,7 @@
 
 mod bind;
 mod listeners;
+mod mmsg;
 mod shared;
 mod tcp;
 mod udp;
