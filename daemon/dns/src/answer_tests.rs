@@ -406,3 +406,78 @@ fn garbage_gets_formerr_and_responses_are_dropped() {
         Outcome::Drop
     );
 }
+
+/// front and back as in [`index`], with their subnets known.
+fn index_with_subnets() -> RecordIndex {
+    let snapshot = Snapshot::builder(1)
+        .network(
+            NetworkBuilder::new("f", "front")
+                .listen(ip("10.1.0.1"))
+                .subnet(ip("10.1.0.0"), 24)
+                .member(MemberBuilder::new(WEB).name("web").addr(ip("10.1.0.2"))),
+        )
+        .network(
+            NetworkBuilder::new("b", "back")
+                .internal(true)
+                .listen(ip("10.2.0.1"))
+                .subnet(ip("10.2.0.0"), 24)
+                .member(MemberBuilder::new(LONE).name("lone").addr(ip("10.2.0.6"))),
+        )
+        .build()
+        .unwrap();
+    RecordIndex::compile(&snapshot)
+}
+
+#[test]
+fn newcomers_in_the_subnet_are_served_before_their_record_arrives() {
+    let idx = index_with_subnets();
+    // 10.1.0.99 just joined front: its first query beats the snapshot
+    assert_eq!(
+        resolve(&idx, "10.1.0.99", "10.1.0.1", "web", RecordType::A).1,
+        vec!["10.1.0.2".to_string()]
+    );
+    // the same through a dual-stack socket (IPv4-mapped source)
+    assert_eq!(
+        resolve(&idx, "::ffff:10.1.0.99", "10.1.0.1", "web", RecordType::A).1,
+        vec!["10.1.0.2".to_string()]
+    );
+    // a newcomer of an internal network is not forwarded for
+    assert_eq!(
+        reply_of(ask(
+            &idx,
+            "10.2.0.99",
+            "10.2.0.1",
+            "example.com",
+            RecordType::A
+        ))
+        .metadata
+        .response_code,
+        ResponseCode::Refused
+    );
+    // nor does it see another network's names
+    assert_eq!(
+        reply_of(ask(&idx, "10.2.0.99", "10.2.0.1", "web", RecordType::A))
+            .metadata
+            .response_code,
+        ResponseCode::NXDomain
+    );
+}
+
+#[test]
+fn subnets_do_not_open_the_resolver_to_other_networks() {
+    let idx = index_with_subnets();
+    for (src, listen) in [
+        ("10.2.0.6", "10.1.0.1"),  // a member of back on front's gateway
+        ("10.2.0.99", "10.1.0.1"), // back's subnet on front's gateway
+        ("10.3.0.9", "10.1.0.1"),  // no network's subnet
+        ("10.1.0.0", "10.1.0.1"),  // the network address itself
+    ] {
+        assert_eq!(
+            reply_of(ask(&idx, src, listen, "web", RecordType::A))
+                .metadata
+                .response_code,
+            ResponseCode::Refused,
+            "{src} on {listen}"
+        );
+    }
+}

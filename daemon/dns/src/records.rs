@@ -46,6 +46,38 @@ struct NetworkIndex {
     upstreams: Option<Arc<[SocketAddr]>>,
     names: HashMap<Box<str>, Addrs>,
     holders: HashMap<IpAddr, Holder>,
+    internal: bool,
+    subnets: Vec<Subnet>,
+}
+
+/// One of a network's subnets, for recognising members not in the snapshot yet.
+#[derive(Debug, Clone, Copy)]
+struct Subnet {
+    addr: IpAddr,
+    prefix_len: u8,
+}
+
+impl Subnet {
+    fn parse(text: &str) -> Option<Subnet> {
+        let (addr, len) = text.split_once('/')?;
+        let addr: IpAddr = addr.parse().ok()?;
+        let prefix_len: u8 = len.parse().ok()?;
+        let max = if addr.is_ipv4() { 32 } else { 128 };
+        (prefix_len <= max).then_some(Subnet { addr, prefix_len })
+    }
+
+    fn contains(&self, ip: IpAddr) -> bool {
+        // Both families left-aligned in 128 bits, so the prefix masks alike.
+        let bits = |ip: IpAddr| match ip {
+            IpAddr::V4(a) => (u128::from(u32::from(a)) << 96, true),
+            IpAddr::V6(a) => (u128::from(a), false),
+        };
+        let ((net, net_v4), (ip, ip_v4)) = (bits(self.addr), bits(ip));
+        let mask = u128::MAX
+            .checked_shl(128 - u32::from(self.prefix_len))
+            .unwrap_or(0);
+        net_v4 == ip_v4 && (net & mask) == (ip & mask)
+    }
 }
 
 #[derive(Debug, Default)]
@@ -56,11 +88,13 @@ struct SandboxIndex {
     may_forward: bool,
 }
 
-/// Who sent a query: the network it arrived on and the sandbox it came from.
+/// Who sent a query: the network it arrived on and the sandbox it came
+/// from, `None` for a newcomer (an address of the network's subnets that the
+/// snapshot does not list yet: a container whose first query beat its record).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Requester {
     network: usize,
-    sandbox: usize,
+    sandbox: Option<usize>,
 }
 
 /// Lookup tables compiled from one snapshot.
@@ -94,6 +128,18 @@ impl RecordIndex {
                 upstreams: upstreams(&network.upstreams_override),
                 names: HashMap::new(),
                 holders: HashMap::new(),
+                internal: network.internal,
+                subnets: network
+                    .subnets
+                    .iter()
+                    .filter_map(|text| {
+                        let subnet = Subnet::parse(text);
+                        if subnet.is_none() {
+                            tracing::warn!(network = %network.id, subnet = %text, "skipping invalid subnet");
+                        }
+                        subnet
+                    })
+                    .collect(),
             };
             for member in &network.members {
                 let next = sandbox_ids.len();
@@ -136,21 +182,33 @@ impl RecordIndex {
     }
 
     /// Identifies the sender of a query received on `listen` from `src`:
-    /// only members of the network owning `listen` are served.
+    /// only members of the network owning `listen` are served, and
+    /// addresses of its subnets (members whose record is still on its way).
     pub fn requester(&self, listen: IpAddr, src: IpAddr) -> Option<Requester> {
         let network = *self.listen.get(&listen)?;
-        let holder = self.networks[network].holders.get(&src)?;
-        Some(Requester {
-            network,
-            sandbox: holder.sandbox,
-        })
+        let net = &self.networks[network];
+        if let Some(holder) = net.holders.get(&src) {
+            return Some(Requester {
+                network,
+                sandbox: Some(holder.sandbox),
+            });
+        }
+        let src = canonical(src);
+        net.subnets
+            .iter()
+            .any(|s| s.contains(src) && s.addr != src)
+            .then_some(Requester {
+                network,
+                sandbox: None,
+            })
     }
 
     /// Networks visible to a requester: the one asked first, then the
     /// sandbox's other networks in snapshot order.
     fn visible(&self, who: Requester) -> impl Iterator<Item = &NetworkIndex> + '_ {
-        let others = self.sandboxes[who.sandbox]
-            .networks
+        let others = who
+            .sandbox
+            .map_or(&[][..], |sb| &self.sandboxes[sb].networks)
             .iter()
             .filter(move |&&n| n != who.network);
         std::iter::once(who.network)
@@ -179,15 +237,17 @@ impl RecordIndex {
 
     /// False if every network of the requester is `--internal`.
     pub fn may_forward(&self, who: Requester) -> bool {
-        self.sandboxes[who.sandbox].may_forward
+        match who.sandbox {
+            Some(sb) => self.sandboxes[sb].may_forward,
+            None => !self.networks[who.network].internal,
+        }
     }
 
     /// Upstreams overriding the host's: the container's `--dns`, else the
     /// asked network's; `None` means the host's resolv.conf.
     pub fn upstreams(&self, who: Requester) -> Option<Arc<[SocketAddr]>> {
-        self.sandboxes[who.sandbox]
-            .upstreams
-            .clone()
+        who.sandbox
+            .and_then(|sb| self.sandboxes[sb].upstreams.clone())
             .or_else(|| self.networks[who.network].upstreams.clone())
     }
 
@@ -222,6 +282,14 @@ impl NetworkIndex {
             let entry = self.names.entry(name.into_boxed_str()).or_default();
             addrs.iter().for_each(|a| entry.push(*a));
         }
+    }
+}
+
+/// An IPv4 address as IPv4 even when it came in IPv4-mapped form (dual-stack socket).
+fn canonical(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
+        v4 => v4,
     }
 }
 

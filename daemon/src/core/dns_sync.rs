@@ -171,6 +171,9 @@ fn build_snapshot(st: &State, generation: u64) -> Result<Snapshot, cnm_dns::Snap
         for gateway in net.subnets.iter().filter_map(|s| s.gateway) {
             network = network.listen(gateway);
         }
+        for s in &net.subnets {
+            network = network.subnet(s.subnet.network(), s.subnet.prefix());
+        }
         for upstream in &net.dns_servers {
             network = network.upstream(*upstream);
         }

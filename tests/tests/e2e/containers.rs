@@ -14,7 +14,7 @@ use cnm_tests::exec::CmdOutput;
 use cnm_tests::{case, Case, Host, Need};
 
 /// Root, the usual tools, and busybox for the rootfs.
-const RUNTIME: &[Need] = &[
+pub(crate) const RUNTIME: &[Need] = &[
     Need::Root,
     Need::Tool("ip"),
     Need::Tool("nsenter"),
@@ -37,6 +37,11 @@ pub fn cases() -> Vec<Case> {
         ),
         case("rm_flag_leaves_nothing", RUNTIME, rm_flag_leaves_nothing),
         case("dns_and_published_port", RUNTIME, dns_and_published_port),
+        case(
+            "first_query_at_start_resolves",
+            RUNTIME,
+            first_query_at_start_resolves,
+        ),
         case("limits_caps_hostname", RUNTIME, limits_caps_hostname),
         case("logs_exec_inspect", RUNTIME, logs_exec_inspect),
         case("survives_cnmd_kill9", RUNTIME, survives_cnmd_kill9),
@@ -63,7 +68,7 @@ pub fn cases() -> Vec<Case> {
 }
 
 /// The busybox rootfs, built once per test process.
-fn rootfs() -> &'static str {
+pub(crate) fn rootfs() -> &'static str {
     static ROOTFS: OnceLock<String> = OnceLock::new();
     ROOTFS.get_or_init(|| {
         // Named like the harness's temp dirs, so the sweep removes it.
@@ -81,19 +86,19 @@ fn rootfs() -> &'static str {
 
 /// A host whose containers are force-removed on drop (and, if cnmd is
 /// gone, whose shims are killed and cgroups removed).
-struct Ctr {
-    host: Host,
+pub(crate) struct Ctr {
+    pub(crate) host: Host,
 }
 
 impl Ctr {
-    fn start() -> Ctr {
+    pub(crate) fn start() -> Ctr {
         Ctr {
             host: Host::start(),
         }
     }
 
     /// `cnm run ARGS…` with the rootfs spliced in before the command.
-    fn run(&self, flags: &[&str], command: &[&str]) -> CmdOutput {
+    pub(crate) fn run(&self, flags: &[&str], command: &[&str]) -> CmdOutput {
         let mut args = vec!["run"];
         args.extend_from_slice(flags);
         args.push(rootfs());
@@ -288,6 +293,23 @@ fn dns_and_published_port() {
             .args(["busybox", "sh", "-c", &format!("{get} 127.0.0.1 18080")]),
     );
     assert!(from_host.stdout.starts_with("HTTP/1."), "{from_host}");
+}
+
+/// A container's first query, sent the moment it starts, races the
+/// resolver learning about the container: it must be answered, not
+/// refused as a stranger's (the README demo does exactly this).
+fn first_query_at_start_resolves() {
+    let c = Ctr::start();
+    c.host
+        .cnm_ok(&["net", "create", "--subnet", "10.78.0.0/24", "app"]);
+    c.run_d("web", &["--network", "app"], &["sleep", "1000"]);
+    for round in 0..3 {
+        let out = c.run(&["--rm", "--network", "app"], &["nslookup", "web"]);
+        assert!(
+            out.success() && out.stdout.contains("10.78.0.2"),
+            "round {round}: {out}"
+        );
+    }
 }
 
 fn limits_caps_hostname() {

@@ -115,6 +115,12 @@ impl NetworkBuilder {
         self
     }
 
+    /// Adds one of the network's subnets (`addr/prefix_len`).
+    pub fn subnet(mut self, addr: IpAddr, prefix_len: u8) -> Self {
+        self.records.subnets.push(format!("{addr}/{prefix_len}"));
+        self
+    }
+
     /// Adds a per-network upstream (`--dns` on the network).
     pub fn upstream(mut self, addr: IpAddr) -> Self {
         self.records.upstreams_override.push(addr);

@@ -42,6 +42,11 @@ pub struct NetworkRecords {
     /// Gateway addresses to serve on, UDP and TCP port 53.
     #[serde(default)]
     pub listen: Vec<IpAddr>,
+    /// The network's subnets as `ADDR/LEN`: a source in them that is not a
+    /// member yet is a container that just joined (its record is on the
+    /// way), served as a member of this network alone instead of refused.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub subnets: Vec<String>,
     /// Per-network `--dns`: replaces the host's upstreams for this network.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub upstreams_override: Vec<IpAddr>,
