@@ -1,5 +1,6 @@
 //! Generates the cnm.v1 client and server code from `proto/cnm/v1/cnm.proto`,
-//! `proto/cnm/v1/container.proto` and `proto/cnm/v1/bridge.proto`.
+//! `proto/cnm/v1/container.proto` and `proto/cnm/v1/bridge.proto`, and the
+//! plugin protocols `cnm.driver.v1` and `cnm.ipam.v1`.
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("cargo:rerun-if-changed=proto");
@@ -8,6 +9,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             "proto/cnm/v1/cnm.proto",
             "proto/cnm/v1/container.proto",
             "proto/cnm/v1/bridge.proto",
+            "proto/cnm/driver/v1/driver.proto",
+            "proto/cnm/ipam/v1/ipam.proto",
         ],
         &["proto"],
     )?;

@@ -103,6 +103,17 @@ pub struct JoinInfo {
     pub mtu: Option<u32>,
 }
 
+/// A published port, as `program_external_connectivity` receives it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PortBinding {
+    /// "tcp", "udp" or "sctp".
+    pub protocol: String,
+    /// None: every address.
+    pub host_ip: Option<IpAddr>,
+    pub host_port: u16,
+    pub container_port: u16,
+}
+
 /// What the core tells a driver at start-up so it can put the kernel in
 /// line with the store: everything listed must exist, everything else the
 /// driver owns is removed.
@@ -134,6 +145,19 @@ pub trait Driver: Send + Sync {
     /// Removes the network's kernel objects. Missing objects are not an error.
     fn delete_network(&self, net: &NetworkSpec) -> Result<(), DriverError>;
 
+    /// Prepares what `ep` needs before it joins a sandbox (libnetwork's
+    /// CreateEndpoint). The built-in drivers make everything in `join` and
+    /// need nothing here. Idempotent: cnmd replays it to a restarted plugin
+    /// for every endpoint that exists.
+    fn create_endpoint(&self, _net: &NetworkSpec, _ep: &EndpointSpec) -> Result<(), DriverError> {
+        Ok(())
+    }
+
+    /// Forgets `ep` after `leave`. Missing state is not an error.
+    fn delete_endpoint(&self, _net: &NetworkSpec, _ep: &EndpointSpec) -> Result<(), DriverError> {
+        Ok(())
+    }
+
     /// Creates the interface of `ep` and hands it to `sandbox`. On error the
     /// driver leaves nothing behind.
     fn join(
@@ -152,6 +176,29 @@ pub trait Driver: Send + Sync {
     /// the driver makes no host interface.
     fn host_interface(&self, _ep: &EndpointSpec) -> Option<String> {
         None
+    }
+
+    /// Publishes `ports` of a joined endpoint (libnetwork's
+    /// ProgramExternalConnectivity). The core publishes the ports of bridge
+    /// networks itself (nftables maps) and refuses `-p` on the other
+    /// built-ins, so they have nothing to do here; plugins may.
+    fn program_external_connectivity(
+        &self,
+        _net: &NetworkSpec,
+        _ep: &EndpointSpec,
+        _ports: &[PortBinding],
+    ) -> Result<(), DriverError> {
+        Ok(())
+    }
+
+    /// Withdraws what `program_external_connectivity` published. Nothing
+    /// published is not an error.
+    fn revoke_external_connectivity(
+        &self,
+        _net: &NetworkSpec,
+        _ep: &EndpointSpec,
+    ) -> Result<(), DriverError> {
+        Ok(())
     }
 
     /// Puts the kernel in line with the store after a (re)start.

@@ -32,9 +32,35 @@ pub enum DriverError {
     /// The kernel refused or failed a request.
     #[error(transparent)]
     Sys(#[from] SysError),
+    /// A driver plugin refused the request, or could not be reached; the
+    /// message is the plugin's own (or says why it is unreachable).
+    #[error("driver {driver}: {message}")]
+    Plugin {
+        driver: String,
+        failure: PluginFailure,
+        message: String,
+    },
     /// A best-effort pass (reconcile) kept going past failures; all of them.
     #[error("{} errors: {}", .0.len(), join(.0))]
     Several(Vec<DriverError>),
+}
+
+/// The class of a plugin's error, carried over the wire as a gRPC status
+/// code (see proto/cnm/driver/v1/driver.proto).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PluginFailure {
+    /// Bad options or subnets (INVALID_ARGUMENT).
+    Invalid,
+    /// An object the request needs is missing (NOT_FOUND).
+    NotFound,
+    /// Another owner's object stands in the way (ALREADY_EXISTS).
+    Conflict,
+    /// The driver cannot do this (FAILED_PRECONDITION).
+    Unsupported,
+    /// The plugin is not running or did not answer in time.
+    Unavailable,
+    /// Anything else.
+    Failed,
 }
 
 impl DriverError {

@@ -1,10 +1,13 @@
 //! IP address management for cnmd: picks subnets for new networks from the default address
 //! pools, validates user-given ones, and hands out endpoint addresses on each network.
 //!
-//! Pure bookkeeping without I/O or locking: the core persists the `SubnetConfig`s and endpoint
-//! addresses, and replays them with [`Ipam::add_network`] and [`Ipam::reserve`] on start-up.
+//! [`Ipam`] is pure bookkeeping without I/O or locking: the core persists the `SubnetConfig`s and
+//! endpoint addresses, and replays them on start-up. The core reaches it as the `default` IPAM
+//! driver ([`DefaultIpam`], in `driver`: `Ipam` under a mutex of its own), through the same
+//! trait as IPAM plugins.
 
 mod cidr;
+mod driver;
 mod error;
 mod network;
 mod plan;
@@ -19,6 +22,7 @@ use std::net::IpAddr;
 use ipnetwork::IpNetwork;
 use serde::{Deserialize, Serialize};
 
+pub use driver::{pool, subnet_config, DefaultIpam, DEFAULT_IPAM};
 pub use error::IpamError;
 use network::Network;
 pub use pool::DefaultPools;
