@@ -17,6 +17,7 @@ mod netlink;
 mod nft;
 mod nft_firewall;
 mod ruleset;
+mod stats;
 mod watch;
 
 pub use blockers::{BlockReason, ForwardBlocker};
@@ -24,6 +25,7 @@ pub use error::FirewallError;
 pub use model::{NetworkRules, PortMapping, Protocol};
 pub use names::TABLE;
 pub use nft_firewall::NftFirewall;
+pub use stats::{transaction_stats, TransactionStats};
 pub use watch::{watch, Watcher};
 
 /// The kernel side of port publishing and network isolation. Port parsing,

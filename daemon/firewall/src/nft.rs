@@ -17,7 +17,9 @@ const STDIN: &str = "/proc/self/fd/0";
 /// Applies a JSON ruleset as one transaction (`nft -j -f` from a pipe).
 pub(crate) fn apply(ruleset: &Nftables<'_>) -> Result<(), io::Error> {
     let json = serde_json::to_string(ruleset).map_err(io::Error::other)?;
-    run(&["-j", "-f", STDIN], Some(&json)).map(drop)
+    let applied = run(&["-j", "-f", STDIN], Some(&json)).map(drop);
+    crate::stats::record(&applied);
+    applied
 }
 
 /// Runs `nft ARGS` and returns its stdout.

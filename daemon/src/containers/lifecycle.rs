@@ -36,6 +36,8 @@ impl Containers {
                 Err(_) => None,
             };
             self.settle(&slot, status, true)?;
+            // Docker's order: die (in settle), then stop.
+            self.emit("stop", &record, &[]);
         }
         Ok(slot.record())
     }
@@ -105,6 +107,8 @@ impl Containers {
         ));
         self.save(slot, &record)?;
         tracing::info!(container = %record.name, exit_code = record.exit_code, "container exited");
+        let exit_code = record.exit_code.to_string();
+        self.emit("die", &record, &[("exitCode", &exit_code)]);
         if auto_remove && record.config.auto_remove {
             self.delete(slot)?;
         }
@@ -131,6 +135,7 @@ impl Containers {
         }
         self.store.commit(&[record.delete()])?;
         lock(&self.slots).remove(&record.id);
+        self.emit("destroy", &record, &[]);
         if errors.is_empty() {
             Ok(())
         } else {

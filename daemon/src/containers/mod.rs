@@ -9,6 +9,7 @@
 //! blocking thread, and its record behind a short lock that readers take.
 
 mod error;
+mod events;
 mod files;
 mod lifecycle;
 mod monitor;
@@ -160,6 +161,16 @@ impl Containers {
             .collect();
         out.sort_by(|a, b| b.0.created.cmp(&a.0.created));
         out
+    }
+
+    /// (running, stopped) containers, for the metrics gauges.
+    pub fn counts(&self) -> (usize, usize) {
+        let slots: Vec<Arc<Slot>> = lock(&self.slots).values().cloned().collect();
+        let running = slots
+            .iter()
+            .filter(|s| lock(&s.record).is_running())
+            .count();
+        (running, slots.len() - running)
     }
 
     pub fn inspect(

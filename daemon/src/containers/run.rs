@@ -59,17 +59,21 @@ impl Containers {
         };
         let slot = self.reserve(&record)?;
         let _op = lock(&slot.op);
-        let launched = self
+        let created = self
             .store
             .commit(&[record.put()])
-            .map_err(ContainerError::from)
-            .and_then(|()| self.launch(&slot, record.clone()));
-        if let Err(err) = launched {
+            .map_err(ContainerError::from);
+        if created.is_ok() {
+            self.emit("create", &record, &[]);
+        }
+        if let Err(err) = created.and_then(|()| self.launch(&slot, record.clone())) {
             lock(&self.slots).remove(&id);
             if let Err(e) = self.store.commit(&[record.delete()]) {
                 tracing::warn!(container = %name, error = %e, "rollback: delete record");
             }
             let _ = std::fs::remove_dir_all(&record.dir);
+            // Subscribers saw `create` (if the record was made): close it.
+            self.emit("destroy", &record, &[]);
             return Err(err);
         }
         tracing::info!(container = %name, id = %short_id(&id), "container started");

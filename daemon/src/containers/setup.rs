@@ -69,6 +69,7 @@ impl Containers {
             return Err(err);
         }
         self.watch(slot.clone());
+        self.emit("start", &record, &[]);
         Ok(())
     }
 

@@ -1,6 +1,9 @@
 //! Seeing what is going on: `cnm bridge show|showstp|showmacs` compared
 //! byte for byte with bridge-utils' `brctl` run in the same namespace,
-//! `cnm system events` as a live stream, and `cnm completion`.
+//! `cnm system events` as a live stream (container events in
+//! `inspection/container_events.rs`), `cnm completion` and `cnm man`.
+
+mod container_events;
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
@@ -44,6 +47,11 @@ pub fn cases() -> Vec<Case> {
             "events_stream_network_lifecycle_in_order",
             cnm_tests::KERNEL,
             events_stream_network_lifecycle_in_order,
+        ),
+        case(
+            "events_stream_container_lifecycle_in_order",
+            crate::containers::RUNTIME,
+            container_events::events_stream_container_lifecycle_in_order,
         ),
         case(
             "events_bad_filters_fail",

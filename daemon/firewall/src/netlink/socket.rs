@@ -85,6 +85,12 @@ impl NfSocket {
         if requests.is_empty() {
             return Ok(());
         }
+        let result = self.transact_batch(requests);
+        crate::stats::record(&result);
+        result
+    }
+
+    fn transact_batch(&mut self, requests: Vec<MessageBuilder>) -> io::Result<()> {
         let delimiter =
             |ty| MessageBuilder::new(ty, NLM_F_REQUEST, NFPROTO_UNSPEC, NFNL_SUBSYS_NFTABLES);
         let begin = self.next_seq();
