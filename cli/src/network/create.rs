@@ -32,6 +32,11 @@ pub struct CreateArgs {
     /// Restrict external access to the network
     #[arg(long)]
     internal: bool,
+    /// Let standalone containers join (Docker's flag for swarm overlays).
+    /// Accepted for compatibility: every cnm network, overlays included,
+    /// is attachable.
+    #[arg(long)]
+    attachable: bool,
     /// Set driver specific options
     #[arg(short = 'o', long = "opt", value_name = "KEY=VALUE")]
     opt: Vec<String>,

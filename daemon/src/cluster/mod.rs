@@ -1,0 +1,266 @@
+//! Multi-host state for overlay networks, in etcd (`--cluster-store`).
+//!
+//! Network definitions, the one address space of global networks and the
+//! table of endpoints (who lives on which host) are kept in etcd; each host
+//! caches what it needs in its own store and kernel. Every allocation is an
+//! etcd transaction that compares before it writes, so two hosts can never
+//! take the same subnet, VXLAN id or address.
+//!
+//! Each host holds a lease (`--cluster-ttl`) that its endpoints and
+//! addresses are attached to: when the host dies they expire, and the other
+//! hosts, watching, withdraw its peers. Every call to etcd has a deadline,
+//! so a host cut off from etcd refuses new global work with an error
+//! instead of hanging; its data plane is untouched.
+//!
+//! Why the `etcd-client` crate: 0.21 speaks etcd's v3 gRPC API on the
+//! workspace's tonic 0.14 and prost 0.14, so it adds no second HTTP/2 or
+//! protobuf stack, and gives watches and lease keep-alives as streams
+//! (the JSON gateway would need hand-written chunked-stream parsing).
+
+mod ipam;
+pub mod keys;
+mod lease;
+mod peers;
+
+use std::future::Future;
+use std::net::Ipv4Addr;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Duration;
+
+use anyhow::Context;
+use etcd_client::{Client, ConnectOptions};
+
+pub use ipam::{ClusterIpam, CLUSTER_IPAM};
+pub use peers::ClusterPeers;
+
+use crate::core::Core;
+
+/// Deadline of one etcd request: well inside the 10 s a user waits at most
+/// for a refusal when etcd is unreachable.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(4);
+
+/// `--cluster-*` flags, checked.
+#[derive(Debug, Clone)]
+pub struct ClusterConfig {
+    /// As given (`etcd://HOST:PORT,…`), for messages.
+    pub store: String,
+    /// `http://HOST:PORT` for each etcd member.
+    pub endpoints: Vec<String>,
+    /// This host's underlay address: VXLAN source, peers' destination.
+    pub advertise: Ipv4Addr,
+    pub ttl: u64,
+    pub vxlan_port: u16,
+}
+
+impl ClusterConfig {
+    pub fn parse(
+        store: &str,
+        advertise: Option<&str>,
+        ttl: u64,
+        vxlan_port: u16,
+    ) -> anyhow::Result<ClusterConfig> {
+        let members = store.strip_prefix("etcd://").with_context(|| {
+            format!("--cluster-store {store}: use etcd://HOST:PORT[,HOST:PORT…]")
+        })?;
+        let endpoints: Vec<String> = members
+            .split(',')
+            .filter(|m| !m.is_empty())
+            .map(|m| format!("http://{m}"))
+            .collect();
+        if endpoints.is_empty() {
+            anyhow::bail!("--cluster-store {store}: name at least one etcd member");
+        }
+        let advertise = advertise.context(
+            "--cluster-store needs --cluster-advertise IP[:PORT] (this host's underlay address)",
+        )?;
+        let ip = advertise
+            .rsplit_once(':')
+            .filter(|(_, port)| port.parse::<u16>().is_ok())
+            .map_or(advertise, |(ip, _)| ip);
+        let advertise: Ipv4Addr = ip.parse().with_context(|| {
+            format!("--cluster-advertise {advertise}: give an IPv4 address of this host")
+        })?;
+        if !(5..=3600).contains(&ttl) {
+            anyhow::bail!("--cluster-ttl {ttl}: use 5-3600 seconds");
+        }
+        Ok(ClusterConfig {
+            store: store.to_owned(),
+            endpoints,
+            advertise,
+            ttl,
+            vxlan_port,
+        })
+    }
+}
+
+/// Why a cluster operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ClusterError {
+    #[error(
+        "cluster store {store} is unreachable ({reason}); overlay networks keep forwarding, \
+         but new connects, creates and removals on them are refused until it is back"
+    )]
+    Unavailable { store: String, reason: String },
+    #[error("{0}")]
+    Refused(String),
+}
+
+/// The connection to the cluster store, shared by the IPAM, the overlay
+/// driver's peer table and the watch that feeds the core.
+pub struct Cluster {
+    config: ClusterConfig,
+    /// etcd's client is async; the core is blocking. Its own runtime lets
+    /// blocking callers wait on it from any plain or blocking-pool thread.
+    runtime: tokio::runtime::Runtime,
+    client: Client,
+    lease: AtomicI64,
+    /// Lease-bound keys this host wrote, to write again under a new lease
+    /// if the old one expired while etcd was out of reach.
+    owned: Mutex<std::collections::BTreeMap<String, String>>,
+    core: OnceLock<std::sync::Weak<Core>>,
+    peers: peers::PeerCache,
+    /// Global networks created on this host: the watch, which sees them
+    /// before the core has recorded them, leaves them to the creator.
+    created_here: Mutex<std::collections::BTreeSet<String>>,
+}
+
+impl Cluster {
+    /// Connects to etcd and takes this host's lease. Fails (within a few
+    /// seconds) when no member answers.
+    pub fn connect(config: ClusterConfig) -> anyhow::Result<Arc<Cluster>> {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .thread_name("cnmd-cluster")
+            .enable_all()
+            .build()
+            .context("start the cluster runtime")?;
+        let options = ConnectOptions::new()
+            .with_connect_timeout(REQUEST_TIMEOUT)
+            .with_timeout(REQUEST_TIMEOUT)
+            .with_keep_alive(Duration::from_secs(2), Duration::from_secs(2));
+        let endpoints = config.endpoints.clone();
+        let client = runtime
+            .block_on(async {
+                tokio::time::timeout(REQUEST_TIMEOUT, Client::connect(endpoints, Some(options)))
+                    .await
+            })
+            .map_err(|_| anyhow::anyhow!("no answer within {REQUEST_TIMEOUT:?}"))
+            .and_then(|r| r.map_err(anyhow::Error::from))
+            .with_context(|| format!("connect to the cluster store {}", config.store))?;
+        let cluster = Arc::new(Cluster {
+            config,
+            runtime,
+            client,
+            lease: AtomicI64::new(0),
+            owned: Mutex::new(Default::default()),
+            core: OnceLock::new(),
+            peers: peers::PeerCache::default(),
+            created_here: Mutex::new(Default::default()),
+        });
+        cluster
+            .grant_lease()
+            .map_err(|e| anyhow::anyhow!(e))
+            .context("take this host's lease in the cluster store")?;
+        tracing::info!(store = %cluster.config.store, advertise = %cluster.config.advertise,
+            ttl = cluster.config.ttl, "joined the cluster");
+        Ok(cluster)
+    }
+
+    /// Starts the lease keep-alive and the watch that brings other hosts'
+    /// networks and endpoints here.
+    pub fn start(self: &Arc<Self>, core: &Arc<Core>) {
+        let _ = self.core.set(Arc::downgrade(core));
+        self.runtime.spawn(lease::keep_alive(self.clone()));
+        self.runtime.spawn(peers::watch(self.clone()));
+    }
+
+    fn core(&self) -> Option<Arc<Core>> {
+        self.core.get().and_then(std::sync::Weak::upgrade)
+    }
+
+    fn client(&self) -> Client {
+        self.client.clone()
+    }
+
+    fn lease_id(&self) -> i64 {
+        self.lease.load(Ordering::SeqCst)
+    }
+
+    /// Runs one etcd exchange from blocking code, with a deadline.
+    fn block<T>(
+        &self,
+        fut: impl Future<Output = Result<T, etcd_client::Error>>,
+    ) -> Result<T, ClusterError> {
+        let result = self
+            .runtime
+            .block_on(async { tokio::time::timeout(REQUEST_TIMEOUT, fut).await });
+        match result {
+            Ok(Ok(value)) => Ok(value),
+            Ok(Err(err)) => Err(self.unavailable(err.to_string())),
+            Err(_) => Err(self.unavailable(format!("no answer within {REQUEST_TIMEOUT:?}"))),
+        }
+    }
+
+    fn unavailable(&self, reason: String) -> ClusterError {
+        ClusterError::Unavailable {
+            store: self.config.store.clone(),
+            reason,
+        }
+    }
+
+    /// Remembers a lease-bound key this host wrote (see `owned`).
+    fn own(&self, key: &str, value: &str) {
+        lock(&self.owned).insert(key.to_owned(), value.to_owned());
+    }
+
+    fn disown(&self, key: &str) {
+        lock(&self.owned).remove(key);
+    }
+}
+
+/// With `--cluster-store`: connects, and registers the overlay driver and
+/// the cluster IPAM. The caller starts the watch once the core exists.
+pub fn join(
+    config: &crate::config::Config,
+    drivers: &mut crate::core::Drivers,
+) -> anyhow::Result<Option<Arc<Cluster>>> {
+    let Some(cluster_config) = config.cluster()? else {
+        return Ok(None);
+    };
+    let cluster = Cluster::connect(cluster_config)?;
+    drivers.register(Arc::new(cnm_drivers::OverlayDriver::new(Arc::new(
+        ClusterPeers(cluster.clone()),
+    ))));
+    drivers.register_ipam(Arc::new(ClusterIpam::new(cluster.clone())));
+    Ok(Some(cluster))
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_store_and_advertise() {
+        let c = ClusterConfig::parse(
+            "etcd://10.0.0.1:2379,10.0.0.2:2379",
+            Some("10.0.0.5:2376"),
+            15,
+            4789,
+        )
+        .expect("valid");
+        assert_eq!(
+            c.endpoints,
+            ["http://10.0.0.1:2379", "http://10.0.0.2:2379"]
+        );
+        assert_eq!(c.advertise, Ipv4Addr::new(10, 0, 0, 5));
+        assert!(ClusterConfig::parse("consul://x:1", Some("10.0.0.5"), 15, 4789).is_err());
+        assert!(ClusterConfig::parse("etcd://x:1", None, 15, 4789).is_err());
+        assert!(ClusterConfig::parse("etcd://x:1", Some("eth0"), 15, 4789).is_err());
+        assert!(ClusterConfig::parse("etcd://x:1", Some("10.0.0.5"), 1, 4789).is_err());
+    }
+}

@@ -1,0 +1,293 @@
+//! Overlay (multi-host) networks: three test hosts on an underlay bridge,
+//! one cnmd each, a real etcd as the cluster store (`cnm_tests::cluster`).
+//! Containers on different hosts talk over VXLAN; definitions, addresses
+//! and the peer table come from etcd; a dead host's endpoints expire, and a
+//! host cut off etcd keeps forwarding but refuses new work quickly.
+
+use std::time::{Duration, Instant};
+
+use cnm_tests::cluster::{Cluster, CLUSTER};
+use cnm_tests::traffic::{sock, tcp_request, EchoServer, Proto};
+use cnm_tests::{case, Case, Container, Host};
+
+pub fn cases() -> Vec<Case> {
+    vec![
+        case(
+            "network_is_global_on_every_host",
+            CLUSTER,
+            network_is_global_on_every_host,
+        ),
+        case(
+            "containers_on_different_hosts_talk",
+            CLUSTER,
+            containers_on_different_hosts_talk,
+        ),
+        case(
+            "concurrent_connects_never_duplicate",
+            CLUSTER,
+            concurrent_connects_never_duplicate,
+        ),
+        case(
+            "dead_host_expires_elsewhere",
+            CLUSTER,
+            dead_host_expires_elsewhere,
+        ),
+        case(
+            "host_cut_off_etcd_keeps_forwarding",
+            CLUSTER,
+            host_cut_off_etcd_keeps_forwarding,
+        ),
+    ]
+}
+
+/// Polls `check` every 100 ms until it holds or `limit` passes; returns how
+/// long it took.
+fn wait_until(limit: Duration, what: &str, mut check: impl FnMut() -> bool) -> Duration {
+    let start = Instant::now();
+    while !check() {
+        assert!(start.elapsed() < limit, "{what}: not within {limit:?}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    start.elapsed()
+}
+
+fn listed_as_global(host: &Host, name: &str) -> bool {
+    host.ls()
+        .iter()
+        .any(|r| r.name == name && r.scope == "global")
+}
+
+/// Connects `c` on `host` and returns its IPv4 address (no prefix).
+fn connect(host: &Host, net: &str, c: &Container) -> String {
+    host.connect_named(net, c, &[]);
+    let addrs = c.ipv4_addrs("eth0");
+    let first = addrs.first().expect("an IPv4 address on eth0");
+    first.split('/').next().unwrap_or_default().to_owned()
+}
+
+fn network_is_global_on_every_host() {
+    let cluster = Cluster::start(3, 15);
+    let [a, b, c] = &cluster.hosts[..] else {
+        unreachable!()
+    };
+    a.cnm_ok(&[
+        "net",
+        "create",
+        "-d",
+        "overlay",
+        "--subnet",
+        "10.90.0.0/24",
+        "--attachable",
+        "ov",
+    ]);
+    assert!(listed_as_global(a, "ov"), "{:?}", a.ls());
+    for host in [b, c] {
+        wait_until(Duration::from_secs(5), "network listed elsewhere", || {
+            listed_as_global(host, "ov")
+        });
+    }
+    let subnet = b.cnm_ok(&[
+        "net",
+        "inspect",
+        "-f",
+        "{{range .IPAM.Config}}{{.Subnet}}{{end}}",
+        "ov",
+    ]);
+    assert_eq!(subnet.trim(), "10.90.0.0/24");
+    // One address space: an overlapping subnet is refused on another host.
+    let out = c.cnm_err(&[
+        "net",
+        "create",
+        "-d",
+        "overlay",
+        "--subnet",
+        "10.90.0.128/25",
+        "ov2",
+    ]);
+    assert!(out.stderr.contains("overlaps"), "{out}");
+    // Removed on one host, gone everywhere.
+    b.cnm_ok(&["net", "rm", "ov"]);
+    for host in [a, c] {
+        wait_until(Duration::from_secs(5), "network removed elsewhere", || {
+            !host.ls().iter().any(|r| r.name == "ov")
+        });
+    }
+}
+
+fn containers_on_different_hosts_talk() {
+    let cluster = Cluster::start(3, 15);
+    let [a, b, c] = &cluster.hosts[..] else {
+        unreachable!()
+    };
+    a.cnm_ok(&[
+        "net",
+        "create",
+        "-d",
+        "overlay",
+        "--subnet",
+        "10.91.0.0/24",
+        "ov",
+    ]);
+    for host in [b, c] {
+        wait_until(Duration::from_secs(5), "network listed", || {
+            listed_as_global(host, "ov")
+        });
+    }
+    let (ca, cb, cc) = (a.container("ca"), b.container("cb"), c.container("cc"));
+    let (ia, ib, ic) = (
+        connect(a, "ov", &ca),
+        connect(b, "ov", &cb),
+        connect(c, "ov", &cc),
+    );
+    let link = ca.link("eth0").expect("eth0");
+    assert_eq!(link.mtu, 1450, "underlay 1500 minus the VXLAN overhead");
+    for (from, to) in [(&ca, &ib), (&cb, &ic), (&cc, &ia)] {
+        let mut last = None;
+        wait_until(Duration::from_secs(5), "ping across hosts", || {
+            let out = from.ping(to);
+            let ok = out.success();
+            last = Some(out);
+            ok
+        });
+    }
+    let _server = EchoServer::start(cb.ns(), Proto::Tcp, 8080, "cb");
+    let reply = tcp_request(ca.ns(), sock(&ib, 8080)).expect("TCP across hosts");
+    assert_eq!(reply.tag, "cb");
+    assert_eq!(reply.peer.to_string(), ia, "the source address is kept");
+}
+
+fn concurrent_connects_never_duplicate() {
+    let cluster = Cluster::start(3, 15);
+    let a = &cluster.hosts[0];
+    a.cnm_ok(&[
+        "net",
+        "create",
+        "-d",
+        "overlay",
+        "--subnet",
+        "10.92.0.0/24",
+        "ov",
+    ]);
+    for host in &cluster.hosts[1..] {
+        wait_until(Duration::from_secs(5), "network listed", || {
+            listed_as_global(host, "ov")
+        });
+    }
+    let per_host = 4;
+    let containers: Vec<Vec<Container>> = cluster
+        .hosts
+        .iter()
+        .map(|h| {
+            (0..per_host)
+                .map(|i| h.container(&format!("c{i}")))
+                .collect()
+        })
+        .collect();
+    let addresses: Vec<String> = std::thread::scope(|s| {
+        let handles: Vec<_> = cluster
+            .hosts
+            .iter()
+            .zip(&containers)
+            .flat_map(|(h, cs)| cs.iter().map(move |c| s.spawn(move || connect(h, "ov", c))))
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("connect thread"))
+            .collect()
+    });
+    let mut unique = addresses.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(
+        unique.len(),
+        3 * per_host,
+        "duplicate addresses: {addresses:?}"
+    );
+    assert!(
+        !addresses.iter().any(|a| a == "10.92.0.1"),
+        "the gateway was handed out"
+    );
+}
+
+fn dead_host_expires_elsewhere() {
+    let ttl = 5;
+    let mut cluster = Cluster::start(3, ttl);
+    cluster.hosts[0].cnm_ok(&[
+        "net",
+        "create",
+        "-d",
+        "overlay",
+        "--subnet",
+        "10.93.0.0/24",
+        "ov",
+    ]);
+    for host in &cluster.hosts[1..] {
+        wait_until(Duration::from_secs(5), "network listed", || {
+            listed_as_global(host, "ov")
+        });
+    }
+    let cc = cluster.hosts[2].container("cc");
+    let ic = connect(&cluster.hosts[2], "ov", &cc);
+    let has_peer = |host: &Host| {
+        host.ip(&["neigh", "show", "nud", "permanent"])
+            .stdout
+            .contains(&ic)
+    };
+    wait_until(Duration::from_secs(5), "peer programmed on host a", || {
+        has_peer(&cluster.hosts[0])
+    });
+    assert!(has_peer(&cluster.hosts[1]), "peer programmed on host b");
+    // kill -9 and the namespace gone: nothing withdraws the peer but the lease.
+    let mut dead = cluster.hosts.remove(2);
+    dead.kill9();
+    drop(cc);
+    drop(dead);
+    let took = wait_until(
+        Duration::from_secs(2 * ttl + 2),
+        "peer withdrawn on host a",
+        || !has_peer(&cluster.hosts[0]),
+    );
+    assert!(took <= Duration::from_secs(2 * ttl), "took {took:?}");
+    wait_until(Duration::from_secs(2), "peer withdrawn on host b", || {
+        !has_peer(&cluster.hosts[1])
+    });
+    // Its address went with its lease: another host may take it now.
+    let again = cluster.hosts[1].container("again");
+    let out = cluster.hosts[1].connect("ov", &again, &["--ip", &ic]);
+    assert!(out.success(), "{out}\n{}", cluster.hosts[1].log_tail());
+}
+
+fn host_cut_off_etcd_keeps_forwarding() {
+    let cluster = Cluster::start(3, 15);
+    let (a, c) = (&cluster.hosts[0], &cluster.hosts[2]);
+    a.cnm_ok(&[
+        "net",
+        "create",
+        "-d",
+        "overlay",
+        "--subnet",
+        "10.94.0.0/24",
+        "ov",
+    ]);
+    wait_until(Duration::from_secs(5), "network listed", || {
+        listed_as_global(c, "ov")
+    });
+    let (ca, cc) = (a.container("ca"), c.container("cc"));
+    let (ia, _ic) = (connect(a, "ov", &ca), connect(c, "ov", &cc));
+    wait_until(Duration::from_secs(5), "ping before the cut", || {
+        cc.ping(&ia).success()
+    });
+    cluster.cut_off_etcd(2);
+    let late = c.container("late");
+    let start = Instant::now();
+    let out = c.connect("ov", &late, &[]);
+    let took = start.elapsed();
+    assert!(!out.success(), "connect without etcd succeeded: {out}");
+    assert!(took < Duration::from_secs(10), "refusal took {took:?}");
+    assert!(out.stderr.contains("cluster store"), "unclear error: {out}");
+    assert!(cc.ping(&ia).success(), "running containers stopped talking");
+    // Local networks are not affected.
+    c.cnm_ok(&["net", "create", "local"]);
+    let l = c.container("l");
+    c.connect_named("local", &l, &[]);
+}
