@@ -21,17 +21,7 @@ pub(super) fn join(
 ) -> Result<JoinInfo, DriverError> {
     let stacked = &net.stacked;
     let mut nl = Netlink::open()?;
-    let parent = nl
-        .link_by_name(stacked.parent.name())?
-        .ok_or_else(|| DriverError::NotFound {
-            object: format!(
-                "parent `{}` of network `{}`",
-                stacked.parent.name(),
-                stacked.name
-            ),
-            hint: "it was deleted outside cnm; recreate it (cnmd remakes parents it made when it \
-                   restarts)",
-        })?;
+    let parent = stacked.parent_link(&mut nl)?;
     nl.create_sublink(&SublinkSpec {
         name: sandbox.ifname,
         parent: parent.index,

@@ -21,6 +21,7 @@ pub(crate) use support::{require_link_kind, IPVLAN, MACVLAN, VLAN};
 
 use crate::bridge::{hex_prefix, is_valid_ifname};
 use crate::driver::NetworkSpec;
+use crate::sys::{Link, Netlink};
 use crate::DriverError;
 
 /// The option naming the parent (`-o parent=eth0`), as Docker spells it.
@@ -171,6 +172,17 @@ impl StackedNetwork {
             return None;
         }
         self.gateways.iter().copied().find(|ip| ip.is_ipv6() == v6)
+    }
+
+    /// The parent link as the kernel has it now; NotFound when it was
+    /// deleted behind cnm's back.
+    pub fn parent_link(&self, nl: &mut Netlink) -> Result<Link, DriverError> {
+        nl.link_by_name(self.parent.name())?
+            .ok_or_else(|| DriverError::NotFound {
+                object: format!("parent `{}` of network `{}`", self.parent.name(), self.name),
+                hint: "it was deleted outside cnm; recreate it (cnmd remakes parents it made \
+                       when it restarts)",
+            })
     }
 }
 
