@@ -9,6 +9,7 @@ mod container;
 mod error;
 mod filter;
 mod keyvalue;
+mod man;
 mod network;
 mod output;
 mod port;
@@ -82,6 +83,8 @@ enum Command {
     Port(port::PortArgs),
     /// Print a shell completion script (bash, zsh, fish, …)
     Completion(completion::CompletionArgs),
+    /// Write man pages (or, with --markdown, the CLI reference)
+    Man(man::ManArgs),
     /// Show the cnm version information
     Version,
     #[command(flatten)]
@@ -100,6 +103,7 @@ async fn main() -> ExitCode {
         Command::Bridge { command } => bridge::run(command, &cli.host).await,
         Command::Port(args) => port::run(args, &cli.host).await,
         Command::Completion(args) => completion::run(args, Cli::command()),
+        Command::Man(args) => man::run(args, Cli::command()),
         Command::Version => system::version(&cli.host).await,
         Command::Container(command) => return container::run(command, &cli.host).await,
     };

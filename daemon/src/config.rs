@@ -18,9 +18,13 @@ pub struct Config {
     /// State directory (the store lives here).
     #[arg(long, default_value = "/var/lib/cnm")]
     pub root: PathBuf,
-    /// Runtime directory (socket, plugin sockets).
+    /// Runtime directory (socket, plugin sockets in `plugins/`).
     #[arg(long, default_value = "/run/cnm")]
     pub run_root: PathBuf,
+    /// Where `NAME.spec` files point at plugins whose socket is not in
+    /// `<run-root>/plugins` (one line: `unix:///path/to/socket`).
+    #[arg(long, default_value = "/etc/cnm/plugins", value_name = "DIR")]
+    pub plugin_spec_dir: PathBuf,
     /// Unix socket to serve the API on; the same as `-H unix://PATH`.
     /// Default: <run-root>/cnmd.sock.
     #[arg(long)]
@@ -65,6 +69,38 @@ pub struct Config {
     /// Docker's defaults (172.17–31.0.0/16, 192.168.0.0/16 in /20s).
     #[arg(long = "default-address-pool")]
     pub default_address_pools: Vec<String>,
+    /// Serve Docker's remote network driver and IPAM plugin protocol on
+    /// this unix socket; Docker's driver name is the file name without
+    /// `.sock` (`/run/docker/plugins/cnm.sock`: `docker network create -d cnm`).
+    #[arg(long = "docker-plugin-socket", value_name = "PATH")]
+    pub docker_plugin_socket: Option<PathBuf>,
+    /// JSON file of daemon settings: any flag above, by its name or
+    /// Docker's daemon.json key ("hosts", "data-root", …); flags given on
+    /// the command line win. A missing default file is fine.
+    #[arg(long = "config-file", value_name = "PATH", default_value = crate::config_file::DEFAULT_PATH)]
+    pub config_file: PathBuf,
+    /// Serve Prometheus metrics on http://ADDR/metrics (e.g.
+    /// 127.0.0.1:9323). No metrics listener unless given.
+    #[arg(long = "metrics-addr", value_name = "ADDR")]
+    pub metrics_addr: Option<std::net::SocketAddr>,
+    /// Cluster store of global (overlay) networks:
+    /// `etcd://HOST:PORT[,HOST:PORT…]`. Without it cnmd is single-host.
+    #[arg(long = "cluster-store", value_name = "URL")]
+    pub cluster_store: Option<String>,
+    /// This host's underlay address, `IP[:PORT]`: the source of its VXLAN
+    /// tunnels and where the other hosts send to its containers.
+    #[arg(long = "cluster-advertise", value_name = "IP[:PORT]")]
+    pub cluster_advertise: Option<String>,
+    /// Seconds this host's endpoints outlive it in the cluster store (its
+    /// lease; kept alive every third of it).
+    #[arg(long = "cluster-ttl", default_value_t = 15, value_name = "SECONDS")]
+    pub cluster_ttl: u64,
+    /// UDP port of the VXLAN tunnels of overlay networks.
+    #[arg(long = "vxlan-port", default_value_t = 4789, value_name = "PORT")]
+    pub vxlan_port: u16,
+    /// Write cnmd's man page into DIR and exit (for packaging).
+    #[arg(long = "generate-man", value_name = "DIR", hide = true)]
+    pub generate_man: Option<PathBuf>,
 }
 
 impl Config {
@@ -130,6 +166,25 @@ impl Config {
             pid_file: dir.join("cnm-dns.pid"),
             resolv_conf: self.resolv_conf.clone(),
         })
+    }
+
+    /// Where driver and IPAM plugins are looked up by name.
+    pub fn plugin_dirs(&self) -> cnm_plugin::PluginDirs {
+        cnm_plugin::PluginDirs::new(self.run_root.join("plugins"), self.plugin_spec_dir.clone())
+    }
+
+    /// The checked `--cluster-*` flags; None without `--cluster-store`.
+    pub fn cluster(&self) -> anyhow::Result<Option<crate::cluster::ClusterConfig>> {
+        let Some(store) = &self.cluster_store else {
+            return Ok(None);
+        };
+        crate::cluster::ClusterConfig::parse(
+            store,
+            self.cluster_advertise.as_deref(),
+            self.cluster_ttl,
+            self.vxlan_port,
+        )
+        .map(Some)
     }
 
     pub fn pools(&self) -> anyhow::Result<DefaultPools> {

@@ -1,10 +1,14 @@
 //! cnmd: the cnm container networking daemon.
 
 mod api;
+mod cluster;
 mod config;
+mod config_file;
 mod containers;
 mod core;
+mod docker_plugin;
 mod ipam;
+mod metrics;
 mod model;
 mod ports;
 mod store;
@@ -12,7 +16,6 @@ mod store;
 use std::sync::Arc;
 
 use anyhow::Context;
-use clap::Parser;
 use tracing_subscriber::EnvFilter;
 
 use crate::config::Config;
@@ -21,7 +24,22 @@ use crate::core::{Core, CoreParts, Drivers};
 use crate::store::SledStore;
 
 fn main() -> std::process::ExitCode {
-    let config = Config::parse();
+    let config = match config_file::load() {
+        Ok(config) => config,
+        Err(err) => {
+            eprintln!("cnmd: {err:#}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    if let Some(dir) = &config.generate_man {
+        return match write_man_page(dir) {
+            Ok(()) => std::process::ExitCode::SUCCESS,
+            Err(err) => {
+                eprintln!("cnmd: {err:#}");
+                std::process::ExitCode::FAILURE
+            }
+        };
+    }
     init_logging(&config.log_level);
     match run(config) {
         Ok(()) => std::process::ExitCode::SUCCESS,
@@ -56,17 +74,23 @@ fn run(config: Config) -> anyhow::Result<()> {
     // Opened here, on the main thread, so its netlink socket and the `nft`
     // it runs belong to the daemon's own network namespace.
     let firewall = cnm_firewall::NftFirewall::new().context("open the nftables firewall")?;
+    let mut drivers =
+        Drivers::builtin(config.pools()?).with_plugins(config.plugin_dirs(), store.clone());
+    let cluster = cluster::join(&config, &mut drivers)?;
     let core = Core::start(CoreParts {
         store: store.clone(),
-        drivers: Drivers::builtin(),
+        drivers,
         firewall: Arc::new(firewall),
-        pools: config.pools()?,
         default_host_ip: config.default_host_ip,
         dns: config.dns_paths(),
     })
     .map_err(|err| anyhow::anyhow!(err.full_message()))
     .context("load state")?;
     let core = Arc::new(core);
+    if let Some(cluster) = cluster {
+        core.attach_cluster(cluster.clone());
+        cluster.start(&core);
+    }
     core.watch_firewall()
         .map_err(|err| anyhow::anyhow!(err.full_message()))?;
     for warning in core.firewall_warnings() {
@@ -94,6 +118,19 @@ fn run(config: Config) -> anyhow::Result<()> {
         })
         .map_err(|err| anyhow::anyhow!(err.full_message()))
         .context("load containers")?;
+        if let Some(addr) = config.metrics_addr {
+            let bound = metrics::serve(addr, core.clone(), containers.clone()).await?;
+            tracing::info!(addr = %bound, "metrics on http://{bound}/metrics");
+        }
+        if let Some(path) = config.docker_plugin_socket.clone() {
+            let listener = docker_plugin::bind(&path)?;
+            tokio::spawn(docker_plugin::serve(
+                core.clone(),
+                listener,
+                path,
+                shutdown_signal(),
+            ));
+        }
         let listeners = listen.bind()?;
         tracing::info!(listen = %listeners, version = api::VERSION, "cnmd ready");
         let served = api::serve(
@@ -112,6 +149,19 @@ fn run(config: Config) -> anyhow::Result<()> {
     // cnmd anyway, so do not wait for them.
     runtime.shutdown_background();
     result
+}
+
+/// `cnmd.8` from the clap definition (`cnmd --generate-man DIR`).
+fn write_man_page(dir: &std::path::Path) -> anyhow::Result<()> {
+    use clap::CommandFactory;
+    std::fs::create_dir_all(dir).with_context(|| format!("create {}", dir.display()))?;
+    let path = dir.join("cnmd.8");
+    let mut page = Vec::new();
+    clap_mangen::Man::new(Config::command())
+        .section("8")
+        .render(&mut page)
+        .context("render the man page")?;
+    std::fs::write(&path, page).with_context(|| format!("write {}", path.display()))
 }
 
 /// The resolver runs detached (it must outlive cnmd), so cnmd cannot wait

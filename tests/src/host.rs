@@ -34,12 +34,19 @@ impl Host {
 
     /// [`Host::start`] with extra cnmd flags (e.g. `--default-host-ip`).
     pub fn start_with(cnmd_args: &[&str]) -> Host {
+        Host::start_prepared(|_| {}, cnmd_args)
+    }
+
+    /// [`Host::start_with`], running `prepare` on the new namespace before
+    /// cnmd starts (e.g. to give it an underlay link for a cluster).
+    pub fn start_prepared(prepare: impl FnOnce(&NetNs), cnmd_args: &[&str]) -> Host {
         let base = unique_base_name();
         let dir = tempfile::Builder::new()
             .prefix(&format!("{base}-"))
             .tempdir()
             .expect("create temp dir");
         let ns = NetNs::create(&base);
+        prepare(&ns);
         let paths = DaemonPaths::under(dir.path());
         let cli = Cli::new(paths.socket.clone(), paths.log.clone());
         let daemon = Daemon::start_with(&ns.path(), paths, cnmd_args);

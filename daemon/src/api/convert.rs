@@ -157,7 +157,7 @@ fn ipam(net: &NetworkRecord) -> pb::Ipam {
                     .collect(),
             })
             .collect(),
-        options: Default::default(),
+        options: net.ipam_options.clone().into_iter().collect(),
     }
 }
 

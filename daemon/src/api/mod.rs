@@ -49,6 +49,7 @@ pub async fn serve(
 ) -> anyhow::Result<()> {
     let sockets = listeners.socket_paths();
     let served = limits::server()
+        .layer(crate::metrics::api_layer())
         .trace_fn(listen::call_span)
         .add_service(
             pb::network_service_server::NetworkServiceServer::new(network::NetworkApi::new(

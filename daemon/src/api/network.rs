@@ -36,6 +36,11 @@ impl NetworkService for NetworkApi {
                 .as_ref()
                 .map(|i| i.driver.clone())
                 .unwrap_or_default(),
+            ipam_options: req
+                .ipam
+                .as_ref()
+                .map(|i| i.options.clone().into_iter().collect())
+                .unwrap_or_default(),
             subnets: convert::subnet_requests(req.ipam.as_ref())?,
             options: req.options.into_iter().collect(),
             labels: req.labels.into_iter().collect(),

@@ -3,8 +3,8 @@
 use tonic::{Code, Status};
 
 use crate::core::CoreError;
-use crate::ipam::IpamError;
-use cnm_drivers::DriverError;
+use cnm_drivers::ipam::IpamDriverError;
+use cnm_drivers::{DriverError, PluginFailure};
 
 impl From<CoreError> for Status {
     fn from(err: CoreError) -> Status {
@@ -21,6 +21,7 @@ impl From<CoreError> for Status {
             ) => Code::InvalidArgument,
             CoreError::Driver(DriverError::NotFound { .. }) => Code::FailedPrecondition,
             CoreError::Driver(DriverError::Conflict { .. }) => Code::AlreadyExists,
+            CoreError::Driver(DriverError::Plugin { failure, .. }) => plugin_code(*failure),
             CoreError::Driver(_)
             | CoreError::Sys { .. }
             | CoreError::Store(_)
@@ -34,14 +35,25 @@ impl From<CoreError> for Status {
     }
 }
 
-fn ipam_code(err: &IpamError) -> Code {
+fn ipam_code(err: &IpamDriverError) -> Code {
     match err {
-        IpamError::AddressInUse { .. }
-        | IpamError::AddressReserved { .. }
-        | IpamError::SubnetOverlap { .. }
-        | IpamError::NetworkExists { .. } => Code::AlreadyExists,
-        IpamError::NetworkFull { .. } | IpamError::PoolsExhausted { .. } => Code::ResourceExhausted,
-        IpamError::UnknownNetwork { .. } => Code::NotFound,
-        _ => Code::InvalidArgument,
+        IpamDriverError::Invalid(_) => Code::InvalidArgument,
+        IpamDriverError::InUse(_) => Code::AlreadyExists,
+        IpamDriverError::NotFound(_) => Code::NotFound,
+        IpamDriverError::Exhausted(_) => Code::ResourceExhausted,
+        IpamDriverError::Unavailable(_) => Code::Unavailable,
+        IpamDriverError::Failed(_) => Code::Internal,
+    }
+}
+
+/// A plugin's error keeps its class; one that cannot be reached is
+/// UNAVAILABLE, which clients may retry.
+fn plugin_code(failure: PluginFailure) -> Code {
+    match failure {
+        PluginFailure::Invalid | PluginFailure::Unsupported => Code::InvalidArgument,
+        PluginFailure::NotFound => Code::FailedPrecondition,
+        PluginFailure::Conflict => Code::AlreadyExists,
+        PluginFailure::Unavailable => Code::Unavailable,
+        PluginFailure::Failed => Code::Internal,
     }
 }

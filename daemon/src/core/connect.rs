@@ -1,7 +1,9 @@
 //! `net connect`: give a sandbox an interface on a network.
 //!
 //! Order, chosen so that a crash at any instant can be repaired:
-//! 1. under the lock: check, allocate addresses, reserve the interface name;
+//! 1. addresses from the network's IPAM driver (without the state lock: it
+//!    may be a plugin), then under the lock: check, reserve the interface
+//!    name and ports (addresses are given back on any refusal);
 //! 2. kernel: the driver makes the interface inside the sandbox, the core
 //!    configures addresses and routes (rolled back on any failure);
 //! 3. store: endpoint and sandbox records in one flushed commit;
@@ -15,8 +17,10 @@ use std::net::IpAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use cnm_drivers::ipam::{AddressFamily, IpamDriver};
 use cnm_drivers::sys::Netns;
 use cnm_drivers::{Driver, EndpointSpec, NetworkSpec, SandboxSpec};
+use ipnetwork::IpNetwork;
 
 use super::firewall_sync::{default_host_ip, network_rules, port_mappings};
 use super::network_create::network_spec;
@@ -24,7 +28,6 @@ use super::phases::Phases;
 use super::sandbox_setup::configure_endpoint;
 use super::state::{Entry, Phase};
 use super::{Core, CoreError};
-use crate::ipam::Family;
 use crate::model::{
     mac_for, new_id, now_rfc3339, Attachment, EndpointRecord, NetworkRecord, Record, SandboxName,
     SandboxRecord,
@@ -79,11 +82,31 @@ impl Core {
         &self,
         req: ConnectRequest,
     ) -> Result<(EndpointRecord, NetworkRecord), CoreError> {
+        let started = std::time::Instant::now();
+        let connected = self.connect_timed(req);
+        crate::metrics::METRICS.connect.observe(started.elapsed());
+        connected
+    }
+
+    fn connect_timed(
+        &self,
+        req: ConnectRequest,
+    ) -> Result<(EndpointRecord, NetworkRecord), CoreError> {
         let mut phases = Phases::start();
         let netns = self.open_sandbox_netns(&req.sandbox)?;
         self.reap_stale_sandbox(&netns)?;
         phases.mark("open");
-        let plan = self.plan_connect(&req, &netns)?;
+        let network = self.state().find_network(&req.network)?.clone();
+        let ipam = self.drivers.ipam(&network.ipam_driver)?;
+        let addresses = allocate_addresses(ipam.as_ref(), &network, &req)?;
+        phases.mark("ipam");
+        let plan = match self.plan_connect(&req, &netns, &network.id, addresses) {
+            Ok(plan) => plan,
+            Err(err) => {
+                release_addresses(ipam.as_ref(), &network.id, addresses);
+                return Err(err);
+            }
+        };
         phases.mark("plan");
         let wired = self.wire(&plan, &netns, &mut phases);
         phases.log("connect");
@@ -146,15 +169,22 @@ impl Core {
         }
     }
 
-    /// Step 1: checks and reservations, all under the lock.
-    fn plan_connect(&self, req: &ConnectRequest, netns: &Netns) -> Result<Plan, CoreError> {
+    /// Step 1: checks and reservations, all under the lock; `addresses`
+    /// were allocated on network `network_id` for this connect.
+    fn plan_connect(
+        &self,
+        req: &ConnectRequest,
+        netns: &Netns,
+        network_id: &str,
+        (ipv4, ipv6): Addresses,
+    ) -> Result<Plan, CoreError> {
         if let Some(alias) = req.aliases.iter().find(|a| !cnm_dns::is_valid_name(a)) {
             return Err(CoreError::InvalidArgument(format!(
                 "invalid alias {alias:?}: use DNS labels of letters, digits, '-' and '_' separated by dots"
             )));
         }
         let mut st = self.state();
-        let network = st.find_network(&req.network)?.clone();
+        let network = st.find_network(network_id)?.clone();
         if st.network_phase(&network.id) != Some(Phase::Ready) {
             return Err(CoreError::FailedPrecondition(format!(
                 "network {} is being created or removed; try again",
@@ -187,7 +217,6 @@ impl Core {
             .endpoints_of_sandbox(&sandbox.id)
             .any(|e| e.record.default_route);
         let ifname = choose_ifname(&st, req, &sandbox, &network)?;
-        let (ipv4, ipv6) = allocate_addresses(&mut st.ipam, &network, req)?;
         let id = new_id();
         let targets = Targets {
             ipv4: ipv4.map(|a| a.ip()),
@@ -203,13 +232,7 @@ impl Core {
             &id,
             &owner,
         )
-        .map_err(|msg| {
-            for addr in ipv4.iter().chain(ipv6.iter()) {
-                st.ipam.release(&network.id, addr.ip());
-            }
-            CoreError::AlreadyExists(msg)
-        });
-        let ports = ports?;
+        .map_err(CoreError::AlreadyExists)?;
         let endpoint = EndpointRecord {
             id,
             network_id: network.id.clone(),
@@ -257,7 +280,14 @@ impl Core {
             netns: netns.fd(),
             ifname: &plan.endpoint.ifname,
         };
-        let join = plan.driver.join(&net_spec, &ep_spec, sandbox_spec)?;
+        plan.driver.create_endpoint(&net_spec, &ep_spec)?;
+        let join = match plan.driver.join(&net_spec, &ep_spec, sandbox_spec) {
+            Ok(join) => join,
+            Err(err) => {
+                delete_endpoint(plan.driver.as_ref(), &net_spec, &ep_spec);
+                return Err(err.into());
+            }
+        };
         phases.mark("join");
         let mut endpoint = plan.endpoint.clone();
         endpoint.gateway_v4 = join.gateway_v4;
@@ -290,22 +320,70 @@ impl Core {
     }
 
     /// Drops an endpoint (and its sandbox, if it was the last) from memory
-    /// and gives its addresses back.
+    /// and gives its addresses back (to IPAM after the lock is released).
     pub(super) fn forget_endpoint(&self, endpoint: &EndpointRecord) {
-        let mut st = self.state();
-        st.endpoints.remove(&endpoint.id);
-        st.ports.release(&endpoint.id);
-        for addr in endpoint.addresses() {
-            st.ipam.release(&endpoint.network_id, addr.ip());
-        }
-        if st
-            .endpoints_of_sandbox(&endpoint.sandbox_id)
-            .next()
-            .is_none()
-        {
-            st.sandboxes.remove(&endpoint.sandbox_id);
-        }
+        let ipam_driver = {
+            let mut st = self.state();
+            st.endpoints.remove(&endpoint.id);
+            st.ports.release(&endpoint.id);
+            if st
+                .endpoints_of_sandbox(&endpoint.sandbox_id)
+                .next()
+                .is_none()
+            {
+                st.sandboxes.remove(&endpoint.sandbox_id);
+            }
+            st.networks
+                .get(&endpoint.network_id)
+                .map(|e| e.record.ipam_driver.clone())
+        };
+        let Some(ipam) = ipam_driver.and_then(|name| self.drivers.ipam(&name).ok()) else {
+            return;
+        };
+        release_addresses(
+            ipam.as_ref(),
+            &endpoint.network_id,
+            (endpoint.ipv4, endpoint.ipv6),
+        );
     }
+}
+
+/// An address of each family the network has a subnet of (the one asked
+/// for, if any).
+fn allocate_addresses(
+    ipam: &dyn IpamDriver,
+    network: &NetworkRecord,
+    req: &ConnectRequest,
+) -> Result<Addresses, CoreError> {
+    let network_id = network.id.as_str();
+    let has = |v4: bool| network.subnets.iter().any(|s| s.subnet.is_ipv4() == v4);
+    let no_subnet = |fam: &str, flag: &str| {
+        CoreError::InvalidArgument(format!(
+            "network {} has no {fam} subnet for {flag}",
+            network.name
+        ))
+    };
+    if req.ipv4.is_some() && !has(true) {
+        return Err(no_subnet("IPv4", "--ip"));
+    }
+    if req.ipv6.is_some() && !has(false) {
+        return Err(no_subnet("IPv6", "--ip6"));
+    }
+    let ipv4 = match has(true) {
+        true => Some(ipam.request_address(network_id, AddressFamily::V4, req.ipv4)?),
+        false => None,
+    };
+    let ipv6 = match has(false) {
+        true => match ipam.request_address(network_id, AddressFamily::V6, req.ipv6) {
+            Ok(addr) => Some(addr),
+            Err(err) => {
+                release_addresses(ipam, network_id, (ipv4, None));
+                return Err(err.into());
+            }
+        },
+        false => None,
+    };
+    Ok((ipv4, ipv6))
 }
 
 fn new_sandbox_record(
@@ -390,41 +468,16 @@ fn choose_ifname(
     Ok(name.clone())
 }
 
-fn allocate_addresses(
-    ipam: &mut crate::ipam::Ipam,
-    network: &NetworkRecord,
-    req: &ConnectRequest,
-) -> Result<(Option<ipnetwork::IpNetwork>, Option<ipnetwork::IpNetwork>), CoreError> {
-    let has = |v4: bool| network.subnets.iter().any(|s| s.subnet.is_ipv4() == v4);
-    let no_subnet = |fam: &str, flag: &str| {
-        CoreError::InvalidArgument(format!(
-            "network {} has no {fam} subnet for {flag}",
-            network.name
-        ))
-    };
-    if req.ipv4.is_some() && !has(true) {
-        return Err(no_subnet("IPv4", "--ip"));
+/// An endpoint's addresses: IPv4, IPv6.
+type Addresses = (Option<IpNetwork>, Option<IpNetwork>);
+
+/// Best-effort: gives addresses back to the network's IPAM driver.
+fn release_addresses(ipam: &dyn IpamDriver, network_id: &str, (ipv4, ipv6): Addresses) {
+    for addr in ipv4.iter().chain(ipv6.iter()) {
+        if let Err(err) = ipam.release_address(network_id, addr.ip()) {
+            tracing::warn!(network = %network_id, address = %addr, ipam = ipam.name(), error = %err, "release address");
+        }
     }
-    if req.ipv6.is_some() && !has(false) {
-        return Err(no_subnet("IPv6", "--ip6"));
-    }
-    let ipv4 = match has(true) {
-        true => Some(ipam.allocate(&network.id, Family::V4, req.ipv4)?),
-        false => None,
-    };
-    let ipv6 = match has(false) {
-        true => match ipam.allocate(&network.id, Family::V6, req.ipv6) {
-            Ok(addr) => Some(addr),
-            Err(err) => {
-                if let Some(v4) = ipv4 {
-                    ipam.release(&network.id, v4.ip());
-                }
-                return Err(err.into());
-            }
-        },
-        false => None,
-    };
-    Ok((ipv4, ipv6))
 }
 
 pub(super) fn endpoint_spec(endpoint: &EndpointRecord) -> EndpointSpec {
@@ -450,11 +503,19 @@ fn rollback_join(
     if let Err(err) = driver.leave(net, ep) {
         tracing::warn!(endpoint = %ep.id, error = %err, "rollback: driver leave");
     }
+    delete_endpoint(driver, net, ep);
+}
+
+/// Best-effort end of an endpoint's life in its driver (after `leave`).
+pub(super) fn delete_endpoint(driver: &dyn Driver, net: &NetworkSpec, ep: &EndpointSpec) {
+    if let Err(err) = driver.delete_endpoint(net, ep) {
+        tracing::warn!(endpoint = %ep.id, error = %err, "driver delete endpoint");
+    }
 }
 
 impl Core {
     /// Publishes an endpoint's ports in one firewall transaction.
-    fn publish_ports(&self, endpoint: &EndpointRecord) -> Result<(), CoreError> {
+    pub(super) fn publish_ports(&self, endpoint: &EndpointRecord) -> Result<(), CoreError> {
         if endpoint.ports.is_empty() {
             return Ok(());
         }

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use cnm_drivers::sys::{netns_id_of, Netlink, Netns};
 use cnm_drivers::Driver;
 
-use super::connect::endpoint_spec;
+use super::connect::{delete_endpoint, endpoint_spec};
 use super::firewall_sync::port_mappings;
 use super::network_create::network_spec;
 use super::phases::Phases;
@@ -39,6 +39,15 @@ struct Plan {
 
 impl Core {
     pub fn disconnect(&self, req: DisconnectRequest) -> Result<(), CoreError> {
+        let started = std::time::Instant::now();
+        let disconnected = self.disconnect_timed(req);
+        crate::metrics::METRICS
+            .disconnect
+            .observe(started.elapsed());
+        disconnected
+    }
+
+    fn disconnect_timed(&self, req: DisconnectRequest) -> Result<(), CoreError> {
         let mut phases = Phases::start();
         let plan = self.plan_disconnect(&req)?;
         phases.mark("plan");
@@ -182,8 +191,9 @@ impl Core {
             )))?;
         }
         phases.mark("detach");
-        plan.driver
-            .leave(&network_spec(&plan.network), &endpoint_spec(&plan.endpoint))?;
+        let (net_spec, ep_spec) = (network_spec(&plan.network), endpoint_spec(&plan.endpoint));
+        plan.driver.leave(&net_spec, &ep_spec)?;
+        delete_endpoint(plan.driver.as_ref(), &net_spec, &ep_spec);
         phases.mark("leave");
         if let (Some(netns), Some(next)) = (&netns, &plan.successor) {
             hand_over_default_route(netns, next).map_err(CoreError::sys(format!(

@@ -1,10 +1,10 @@
 //! Errors of the core operations. Each variant is a class the API maps to
 //! one gRPC status code; the message is what the user reads.
 
+use cnm_drivers::ipam::IpamDriverError;
 use cnm_drivers::sys::SysError;
 use cnm_drivers::DriverError;
 
-use crate::ipam::IpamError;
 use crate::store::StoreError;
 
 #[derive(Debug, thiserror::Error)]
@@ -20,7 +20,7 @@ pub enum CoreError {
     #[error("{0}")]
     FailedPrecondition(String),
     #[error(transparent)]
-    Ipam(#[from] IpamError),
+    Ipam(#[from] IpamDriverError),
     #[error(transparent)]
     Driver(#[from] DriverError),
     #[error("{context}")]

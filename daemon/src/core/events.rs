@@ -9,9 +9,10 @@ const FILTER_KEYS: &[&str] = &["container", "event", "network", "type"];
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Event {
-    /// "network" (containers come with the runtime).
+    /// "network" or "container".
     pub kind: &'static str,
-    /// "create", "connect", "disconnect", "destroy".
+    /// network: "create", "connect", "disconnect", "destroy"; container:
+    /// "create", "start", "die", "stop", "destroy".
     pub action: &'static str,
     pub actor_id: String,
     pub attributes: BTreeMap<String, String>,
@@ -23,7 +24,7 @@ impl Core {
         self.events.subscribe()
     }
 
-    pub(super) fn emit(
+    pub(crate) fn emit(
         &self,
         kind: &'static str,
         action: &'static str,

@@ -102,6 +102,7 @@ mod tests {
             enable_ipv6: false,
             internal: false,
             ipam_driver: "default".into(),
+            ipam_options: BTreeMap::new(),
             subnets: vec![],
             options: BTreeMap::new(),
             labels: labels

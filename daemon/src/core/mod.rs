@@ -14,6 +14,7 @@
 
 mod bridges;
 mod builtin;
+mod cluster_sync;
 mod connect;
 mod disconnect;
 mod dns_sync;
@@ -22,9 +23,11 @@ mod error;
 mod events;
 mod filters;
 mod firewall_sync;
+mod handoff;
 mod network_create;
 mod network_remove;
 mod phases;
+mod plugins;
 mod queries;
 mod reconcile;
 mod sandbox_setup;
@@ -39,6 +42,7 @@ pub use drivers::Drivers;
 pub use error::{full_message, CoreError};
 pub use events::{Event, EventFilter};
 pub use filters::NetworkFilter;
+pub use handoff::HandoffRequest;
 pub use network_create::CreateNetworkRequest;
 pub use state::{NetworkView, SandboxView};
 
@@ -48,7 +52,6 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use cnm_firewall::{Firewall, Watcher};
 use tokio::sync::broadcast;
 
-use crate::ipam::{DefaultPools, Ipam};
 use crate::ports::{ephemeral_range, PortTable};
 use crate::store::Store;
 use state::State;
@@ -56,9 +59,10 @@ use state::State;
 /// What the core is built from.
 pub struct CoreParts {
     pub store: Arc<dyn Store>,
+    /// Network and IPAM drivers (the built-in IPAM holds the default
+    /// address pools).
     pub drivers: Drivers,
     pub firewall: Arc<dyn Firewall>,
-    pub pools: DefaultPools,
     /// `--default-host-ip`: where ports are published when `-p` names no
     /// address (None: every address, 0.0.0.0 and ::).
     pub default_host_ip: Option<IpAddr>,
@@ -75,6 +79,8 @@ pub struct Core {
     default_host_ip: Option<IpAddr>,
     dns: Option<dns_sync::DnsFeed>,
     events: broadcast::Sender<Event>,
+    /// The cluster store of global networks (`--cluster-store`), if any.
+    cluster: std::sync::OnceLock<Arc<crate::cluster::Cluster>>,
 }
 
 impl Core {
@@ -86,7 +92,7 @@ impl Core {
         let (events, _) = broadcast::channel(1024);
         let ports = PortTable::new(ephemeral_range());
         let core = Core {
-            state: Mutex::new(State::new(Ipam::new(parts.pools), ports)),
+            state: Mutex::new(State::new(ports)),
             store: parts.store,
             drivers: parts.drivers,
             firewall: parts.firewall,
@@ -94,6 +100,7 @@ impl Core {
             default_host_ip: parts.default_host_ip,
             dns: parts.dns.map(dns_sync::DnsFeed::new),
             events,
+            cluster: std::sync::OnceLock::new(),
         };
         core.load_and_reconcile()?;
         core.restore_firewall()?;

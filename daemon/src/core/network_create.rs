@@ -1,21 +1,27 @@
 //! `net create`: validate everything, record the network, make its kernel
 //! objects.
 //!
-//! Order: the record is committed first, then the driver makes the bridge.
-//! A crash in between leaves a record without a bridge, which reconcile
-//! repairs by making the bridge (as it does after a reboot).
+//! Order: the IPAM driver picks the subnets and the network driver checks
+//! the request, both without the state lock (either may be a plugin); then
+//! the name is taken under the lock, the record is committed, and the
+//! driver makes the bridge. A crash after the commit leaves a record
+//! without a bridge, which reconcile repairs by making the bridge (as it
+//! does after a reboot); a crash before it leaves nothing recorded (the
+//! built-in IPAM's reservations live in memory only; an IPAM plugin may
+//! keep the pools of a network that was never recorded, as with Docker).
 
 use std::collections::BTreeMap;
 
+use cnm_drivers::ipam::{IpamDriver, PoolsRequest, SubnetWish};
 use cnm_drivers::sys::Netlink;
-use cnm_drivers::{Driver, NetworkSpec, SubnetSpec};
+use cnm_drivers::{Driver, HostDriver, NetworkSpec, NullDriver, SubnetSpec};
 use ipnetwork::IpNetwork;
 
 use super::dns_sync::{dns_unavailable, DNS_OPTION};
 use super::firewall_sync::{enable_forwarding, network_rules};
 use super::state::{Entry, Phase};
 use super::{Core, CoreError};
-use crate::ipam::SubnetRequest;
+use crate::ipam::{subnet_config, SubnetRequest};
 use crate::model::{
     check_labels, check_options, new_id, now_rfc3339, NetworkName, NetworkRecord, Record,
 };
@@ -28,7 +34,10 @@ pub struct CreateNetworkRequest {
     pub driver: String,
     pub enable_ipv6: bool,
     pub internal: bool,
+    /// Empty = "default".
     pub ipam_driver: String,
+    /// `--ipam-opt`, for the IPAM driver.
+    pub ipam_options: BTreeMap<String, String>,
     pub subnets: Vec<SubnetRequest>,
     pub options: BTreeMap<String, String>,
     pub labels: BTreeMap<String, String>,
@@ -54,14 +63,27 @@ impl Core {
         };
         let driver = self.drivers.get(driver_name)?;
         check_request(&req, driver.as_ref(), builtin)?;
-        // Host routes matter only when IPAM picks a subnet from its pools.
-        let routed = if driver.capabilities().creates_interfaces && needs_pool(&req) {
-            host_routes()?
-        } else {
-            Vec::new()
-        };
-        let record = self.reserve_network(&req, name, driver.as_ref(), &routed, builtin)?;
+        let ipam = self.ipam_for(driver.as_ref(), &req.ipam_driver)?;
+        self.check_name_free(&name)?;
+        let mut record = self.plan_network(&req, name, driver.as_ref(), ipam.as_ref(), builtin)?;
+        // Checked before the definition reaches the other hosts.
+        let published = driver
+            .validate_network(&network_spec(&record))
+            .map_err(CoreError::from)
+            .and_then(|()| self.publish_global_network(&mut record));
+        if let Err(err) = published {
+            release_pools(ipam.as_ref(), &record);
+            return Err(err);
+        }
         let spec = network_spec(&record);
+        let reserved = driver
+            .validate_network(&spec)
+            .map_err(CoreError::from)
+            .and_then(|()| self.reserve_network(&record));
+        if let Err(err) = reserved {
+            release_pools(ipam.as_ref(), &record);
+            return Err(err);
+        }
         let made = self
             .store
             .commit(&[record.put()])
@@ -89,50 +111,80 @@ impl Core {
         Ok(record)
     }
 
-    /// Checks the request against the state and reserves name and subnets.
-    fn reserve_network(
+    fn check_name_free(&self, name: &NetworkName) -> Result<(), CoreError> {
+        match self.state().network_by_name(name.as_str()) {
+            Some(_) => Err(CoreError::AlreadyExists(format!(
+                "network with name {name} already exists"
+            ))),
+            None => Ok(()),
+        }
+    }
+
+    /// The network's record, with subnets from its IPAM driver (which keeps
+    /// them from now on). Runs without the state lock: a plugin may take
+    /// its time.
+    fn plan_network(
         &self,
         req: &CreateNetworkRequest,
         name: NetworkName,
         driver: &dyn Driver,
-        routed: &[IpNetwork],
+        ipam: &dyn IpamDriver,
         builtin: bool,
     ) -> Result<NetworkRecord, CoreError> {
-        let mut st = self.state();
-        if st.network_by_name(name.as_str()).is_some() {
-            return Err(CoreError::AlreadyExists(format!(
-                "network with name {name} already exists"
-            )));
-        }
+        let id = new_id();
         let subnets = if driver.capabilities().creates_interfaces {
-            st.ipam
-                .plan_network(name.as_str(), &req.subnets, req.enable_ipv6, routed)?
+            // Host routes matter only when IPAM picks a subnet from its pools.
+            let avoid = if needs_pool(req) {
+                host_routes()?
+            } else {
+                Vec::new()
+            };
+            let pools = ipam.request_pools(&PoolsRequest {
+                network_id: id.clone(),
+                network_name: name.to_string(),
+                subnets: req.subnets.iter().map(subnet_wish).collect(),
+                enable_ipv6: req.enable_ipv6,
+                options: req.ipam_options.clone(),
+                avoid,
+            })?;
+            pools.iter().map(subnet_config).collect()
         } else {
             Vec::new()
         };
-        let record = NetworkRecord {
-            id: new_id(),
+        Ok(NetworkRecord {
+            id,
             name,
             created: now_rfc3339(),
             driver: driver.name().to_owned(),
             scope: driver.capabilities().scope.to_owned(),
             enable_ipv6: req.enable_ipv6,
             internal: req.internal,
-            ipam_driver: "default".into(),
+            ipam_driver: ipam.name().to_owned(),
+            ipam_options: req.ipam_options.clone(),
             subnets,
             options: record_options(req, driver),
             labels: req.labels.clone(),
             builtin,
             dns_servers: req.dns_servers.clone(),
-        };
-        driver.validate_network(&network_spec(&record))?;
-        st.ipam
-            .add_network(&record.id, record.name.as_str(), &record.subnets)?;
+        })
+    }
+
+    /// Takes the name (checked again: another create may have taken it
+    /// while IPAM and the driver were asked) and shows the network as
+    /// being created.
+    fn reserve_network(&self, record: &NetworkRecord) -> Result<(), CoreError> {
+        let mut st = self.state();
+        if st.network_by_name(record.name.as_str()).is_some() {
+            return Err(CoreError::AlreadyExists(format!(
+                "network with name {} already exists",
+                record.name
+            )));
+        }
         st.networks.insert(
             record.id.clone(),
             Entry::new(record.clone(), Phase::Creating),
         );
-        Ok(record)
+        Ok(())
     }
 
     fn add_to_firewall(&self, record: &NetworkRecord) -> Result<(), CoreError> {
@@ -156,9 +208,29 @@ impl Core {
         if let Err(err) = self.store.commit(&[record.delete()]) {
             tracing::warn!(network = %record.name, error = %err, "rollback: delete network record");
         }
-        let mut st = self.state();
-        st.networks.remove(&record.id);
-        st.ipam.remove_network(&record.id);
+        self.state().networks.remove(&record.id);
+        if let Ok(ipam) = self.drivers.ipam(&record.ipam_driver) {
+            release_pools(ipam.as_ref(), record);
+        }
+    }
+}
+
+/// Best-effort: the network is gone (or was never made) either way.
+pub(super) fn release_pools(ipam: &dyn IpamDriver, record: &NetworkRecord) {
+    if record.subnets.is_empty() {
+        return;
+    }
+    if let Err(err) = ipam.release_pools(&record.id) {
+        tracing::warn!(network = %record.name, ipam = ipam.name(), error = %err, "release the network's pools");
+    }
+}
+
+fn subnet_wish(req: &SubnetRequest) -> SubnetWish {
+    SubnetWish {
+        subnet: req.subnet,
+        ip_range: req.ip_range,
+        gateway: req.gateway,
+        aux_addresses: req.aux_addresses.clone(),
     }
 }
 
@@ -184,14 +256,11 @@ fn check_request(
             driver.name()
         )));
     }
-    if !req.ipam_driver.is_empty() && req.ipam_driver != "default" {
-        return Err(CoreError::NotFound(format!(
-            "IPAM driver {} not found; available: default",
-            req.ipam_driver
-        )));
-    }
     if !driver.capabilities().creates_interfaces {
-        if !builtin {
+        // A plugin without interfaces may have many networks; the built-in
+        // host and null drivers have their one network each.
+        let singleton = matches!(driver.name(), HostDriver::NAME | NullDriver::NAME);
+        if singleton && !builtin {
             return Err(CoreError::InvalidArgument(format!(
                 "only one instance of the {0} network is allowed: use the built-in network {0:?}",
                 if driver.name() == "null" {

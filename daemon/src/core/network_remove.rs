@@ -4,7 +4,7 @@
 //! between leaves a record whose bridge reconcile makes again, so a network
 //! never exists in the kernel without the store knowing it.
 
-use super::network_create::network_spec;
+use super::network_create::{network_spec, release_pools};
 use super::state::Phase;
 use super::{Core, CoreError, NetworkFilter};
 use crate::model::Record;
@@ -39,13 +39,14 @@ impl Core {
         };
         let driver = self.drivers.get(&record.driver)?;
         let removed = self
-            .firewall
-            .remove_network(&record.id)
-            .map_err(|e| {
-                CoreError::Internal(format!(
-                    "remove network {} from the firewall: {e}",
-                    record.name
-                ))
+            .check_global_removal(&record)
+            .and_then(|()| {
+                self.firewall.remove_network(&record.id).map_err(|e| {
+                    CoreError::Internal(format!(
+                        "remove network {} from the firewall: {e}",
+                        record.name
+                    ))
+                })
             })
             .and_then(|()| {
                 driver
@@ -69,10 +70,10 @@ impl Core {
             }
             return Err(err);
         }
-        let mut st = self.state();
-        st.networks.remove(&record.id);
-        st.ipam.remove_network(&record.id);
-        drop(st);
+        self.state().networks.remove(&record.id);
+        if let Ok(ipam) = self.drivers.ipam(&record.ipam_driver) {
+            release_pools(ipam.as_ref(), &record);
+        }
         self.publish_dns();
         tracing::info!(network = %record.name, id = %record.id, "network removed");
         self.emit(

@@ -27,6 +27,37 @@ impl Core {
     }
 }
 
+/// How many objects the core holds, for the metrics gauges; counted as
+/// `net ls` and `inspect` show them (nothing half-made).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ObjectCounts {
+    pub networks: usize,
+    pub endpoints: usize,
+    pub sandboxes: usize,
+}
+
+impl Core {
+    pub fn object_counts(&self) -> ObjectCounts {
+        let st = self.state();
+        let ready = |phase: &Phase| *phase == Phase::Ready;
+        let mut sandboxes = std::collections::HashSet::new();
+        let mut endpoints = 0;
+        for entry in st.endpoints.values().filter(|e| ready(&e.phase)) {
+            endpoints += 1;
+            sandboxes.insert(entry.record.sandbox_id.as_str());
+        }
+        ObjectCounts {
+            networks: st
+                .networks
+                .values()
+                .filter(|e| e.phase != Phase::Creating)
+                .count(),
+            endpoints,
+            sandboxes: sandboxes.len(),
+        }
+    }
+}
+
 impl Core {
     pub fn list_sandboxes(&self) -> Vec<SandboxView> {
         let st = self.state();

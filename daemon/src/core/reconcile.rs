@@ -10,12 +10,14 @@
 
 use std::collections::{BTreeMap, HashSet};
 
+use cnm_drivers::ipam::{AddressFamily, PoolsRestore};
 use cnm_drivers::sys::netns_id_of;
 
-use super::connect::endpoint_spec;
+use super::connect::{delete_endpoint, endpoint_spec};
 use super::network_create::network_spec;
 use super::state::{Entry, Phase};
 use super::{Core, CoreError};
+use crate::ipam::{pool, DEFAULT_IPAM};
 use crate::model::{EndpointRecord, NetworkRecord, Record, SandboxRecord};
 use crate::store::{Key, Kind, Write};
 
@@ -104,16 +106,25 @@ impl Core {
         Ok(loaded)
     }
 
+    /// Networks go back in memory, their subnets to the built-in IPAM.
+    /// Plugins' networks are replayed to the plugin when it connects.
     fn restore_networks(&self, networks: &[NetworkRecord]) {
-        let mut st = self.state();
+        let ipam = self.drivers.ipam(DEFAULT_IPAM);
         for net in networks {
-            if let Err(err) = st
-                .ipam
-                .add_network(&net.id, net.name.as_str(), &net.subnets)
-            {
-                tracing::error!(network = %net.name, error = %err, "cannot restore the network's subnets");
+            if let (Ok(ipam), true) = (&ipam, net.ipam_driver == DEFAULT_IPAM) {
+                let restore = PoolsRestore {
+                    network_id: net.id.clone(),
+                    network_name: net.name.to_string(),
+                    pools: net.subnets.iter().cloned().map(pool).collect(),
+                    addresses: Vec::new(),
+                    options: net.ipam_options.clone(),
+                };
+                if let Err(err) = ipam.restore_pools(&restore) {
+                    tracing::error!(network = %net.name, error = %err, "cannot restore the network's subnets");
+                }
             }
-            st.networks
+            self.state()
+                .networks
                 .insert(net.id.clone(), Entry::new(net.clone(), Phase::Ready));
         }
     }
@@ -138,7 +149,10 @@ impl Core {
                 netns_id_of(sb.netns_path.as_ref())
                     .is_ok_and(|id| (id.dev, id.ino) == (sb.netns_dev, sb.netns_ino))
             });
-            if netns_alive && networks.contains(ep.network_id.as_str()) {
+            // A handed-off endpoint's namespace is its caller's: the
+            // driver's check of its interface decides.
+            let alive = netns_alive || super::handoff::is_handoff(ep);
+            if alive && networks.contains(ep.network_id.as_str()) {
                 live.push(ep);
             } else {
                 lost.push(ep.clone());
@@ -155,7 +169,7 @@ impl Core {
         live: &[&EndpointRecord],
     ) -> Result<Vec<EndpointRecord>, CoreError> {
         let mut lost = Vec::new();
-        for name in self.drivers.names() {
+        for name in self.drivers.builtin_names() {
             let driver = self.drivers.get(&name)?;
             let nets: Vec<_> = networks.iter().filter(|n| n.driver == name).collect();
             let net_ids: HashSet<&str> = nets.iter().map(|n| n.id.as_str()).collect();
@@ -182,23 +196,19 @@ impl Core {
         Ok(lost)
     }
 
-    /// Reserves a kept endpoint's addresses; false if one is already taken
-    /// (a corrupt store: the second holder is dropped).
+    /// Reserves a kept endpoint's addresses (built-in IPAM; a plugin's are
+    /// replayed to it); false if one is already taken (a corrupt store: the
+    /// second holder is dropped).
     fn restore_endpoint(&self, ep: &EndpointRecord, owner: &str) -> bool {
-        let mut st = self.state();
-        let mut reserved = Vec::new();
-        for addr in ep.addresses() {
-            match st.ipam.reserve(&ep.network_id, addr.ip()) {
-                Ok(()) => reserved.push(addr.ip()),
-                Err(err) => {
-                    tracing::error!(endpoint = %ep.id, error = %err, "address already held; dropping endpoint");
-                    for ip in reserved {
-                        st.ipam.release(&ep.network_id, ip);
-                    }
-                    return false;
-                }
-            }
+        let ipam_driver = self
+            .state()
+            .networks
+            .get(&ep.network_id)
+            .map(|e| e.record.ipam_driver.clone());
+        if ipam_driver.as_deref() == Some(DEFAULT_IPAM) && !self.reserve_addresses(ep) {
+            return false;
         }
+        let mut st = self.state();
         for port in &ep.ports {
             st.ports
                 .hold(port.protocol, port.host, port.host_port, &ep.id, owner);
@@ -208,14 +218,37 @@ impl Core {
         true
     }
 
+    fn reserve_addresses(&self, ep: &EndpointRecord) -> bool {
+        let Ok(ipam) = self.drivers.ipam(DEFAULT_IPAM) else {
+            return false;
+        };
+        let mut reserved = Vec::new();
+        for addr in ep.addresses() {
+            let family = AddressFamily::of(addr.ip());
+            match ipam.request_address(&ep.network_id, family, Some(addr.ip())) {
+                Ok(_) => reserved.push(addr.ip()),
+                Err(err) => {
+                    tracing::error!(endpoint = %ep.id, error = %err, "address already held; dropping endpoint");
+                    for ip in reserved {
+                        let _ = ipam.release_address(&ep.network_id, ip);
+                    }
+                    return false;
+                }
+            }
+        }
+        true
+    }
+
     fn clean_lost_endpoint(&self, ep: &EndpointRecord, networks: &[NetworkRecord]) {
         tracing::info!(endpoint = %ep.id, iface = %ep.ifname, "reconcile: forgetting endpoint whose sandbox or interface is gone");
         let Some(net) = networks.iter().find(|n| n.id == ep.network_id) else {
             return;
         };
         let cleaned = self.drivers.get(&net.driver).and_then(|d| {
-            d.leave(&network_spec(net), &endpoint_spec(ep))
-                .map_err(CoreError::from)
+            let (net_spec, ep_spec) = (network_spec(net), endpoint_spec(ep));
+            d.leave(&net_spec, &ep_spec)?;
+            delete_endpoint(d.as_ref(), &net_spec, &ep_spec);
+            Ok(())
         });
         if let Err(err) = cleaned {
             tracing::warn!(endpoint = %ep.id, error = %err.full_message(), "reconcile: clean host side");

@@ -6,7 +6,6 @@ use std::collections::{BTreeMap, HashMap};
 use cnm_drivers::sys::NetnsId;
 
 use super::{CoreError, SandboxSelector};
-use crate::ipam::Ipam;
 use crate::model::{EndpointRecord, NetworkRecord, SandboxRecord};
 use crate::ports::PortTable;
 
@@ -36,7 +35,6 @@ pub struct State {
     /// Sandboxes live as long as one of their endpoints does (or is being
     /// made).
     pub sandboxes: HashMap<String, SandboxRecord>,
-    pub ipam: Ipam,
     /// Host ports held by endpoints (and by connects in flight).
     pub ports: PortTable,
 }
@@ -56,12 +54,11 @@ pub struct SandboxView {
 }
 
 impl State {
-    pub fn new(ipam: Ipam, ports: PortTable) -> Self {
+    pub fn new(ports: PortTable) -> Self {
         State {
             networks: BTreeMap::new(),
             endpoints: HashMap::new(),
             sandboxes: HashMap::new(),
-            ipam,
             ports,
         }
     }

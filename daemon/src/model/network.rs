@@ -18,6 +18,9 @@ pub struct NetworkRecord {
     pub enable_ipv6: bool,
     pub internal: bool,
     pub ipam_driver: String,
+    /// `--ipam-opt key=value`, for the IPAM driver.
+    #[serde(default)]
+    pub ipam_options: BTreeMap<String, String>,
     pub subnets: Vec<SubnetConfig>,
     pub options: BTreeMap<String, String>,
     pub labels: BTreeMap<String, String>,

@@ -12,7 +12,7 @@ use std::io;
 pub use netlink::{
     BlackholeKind, BridgeId, BridgeInfo, BridgePortInfo, BridgeSpec, FdbEntry, IpvlanFlag,
     IpvlanMode, Link, MacvlanMode, Netlink, PortState, RouteEntry, SublinkKind, SublinkSpec,
-    VethSpec,
+    VethSpec, VxlanSpec, FLOOD_MAC,
 };
 pub use netns::{netns_id_of, Netns, NetnsId};
 pub use sysctl::{read_sysctl, write_sysctl};

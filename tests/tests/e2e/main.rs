@@ -13,6 +13,7 @@ mod crash_networks;
 mod create;
 mod disconnect;
 mod dns;
+mod docker;
 mod firewall;
 mod format;
 mod harness_selftest;
@@ -20,7 +21,10 @@ mod inspection;
 mod lifecycle;
 mod limits;
 mod macvlan;
+mod observability;
+mod overlay;
 mod persistence;
+mod plugins;
 mod ports;
 mod random;
 mod tls;
@@ -39,6 +43,7 @@ fn main() -> ExitCode {
         group("create", create::cases()),
         group("connect", connect::cases()),
         group("disconnect", disconnect::cases()),
+        group("docker", docker::cases()),
         group("bad_input", bad_input::cases()),
         group("persistence", persistence::cases()),
         group("crash", crash::cases()),
@@ -49,11 +54,14 @@ fn main() -> ExitCode {
         group("firewall", firewall::cases()),
         group("containers", containers::cases()),
         group("inspection", inspection::cases()),
+        group("observability", observability::cases()),
         group("format", format::cases()),
         group("macvlan", macvlan::cases()),
         group("vm", vm::cases()),
         group("cni", cni::cases()),
         group("tls", tls::cases()),
         group("limits", limits::cases()),
+        group("plugins", plugins::cases()),
+        group("overlay", overlay::cases()),
     ])
 }

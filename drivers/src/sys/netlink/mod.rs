@@ -13,6 +13,7 @@ mod link;
 mod reply;
 mod route;
 mod sublink;
+mod vxlan;
 
 use std::io;
 use std::net::IpAddr;
@@ -32,6 +33,7 @@ use reply::{Reply, ReplyParser};
 pub use bridge::{BridgeId, BridgeInfo, BridgePortInfo, PortState};
 pub use fdb::FdbEntry;
 pub use sublink::{BlackholeKind, IpvlanFlag, IpvlanMode, MacvlanMode, SublinkKind, SublinkSpec};
+pub use vxlan::{VxlanSpec, FLOOD_MAC};
 
 /// Receive buffer size. The kernel caps one dump datagram at 32 KiB (and
 /// sizes it by the reader's buffer), so 64 KiB never truncates.
