@@ -1,19 +1,16 @@
 //! A `cnmd` process running inside a host namespace, started from the built
 //! binary with its own state dir, run dir and socket.
 
-use std::fs::OpenOptions;
-use std::io::Write;
 use std::os::unix::net::UnixStream;
-use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Stdio};
+use std::process::{Child, Command, ExitStatus};
 use std::time::{Duration, Instant};
 
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 
 use crate::binaries;
-use crate::exec::{describe, wait_deadline};
+use crate::exec::{spawn_logged, wait_deadline};
 
 /// How long cnmd may take to accept connections on its socket.
 pub const READY_TIMEOUT: Duration = Duration::from_secs(10);
@@ -125,36 +122,7 @@ impl Daemon {
 
     fn spawn_and_wait(&mut self) {
         self.starts += 1;
-        let mut log = OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&self.paths.log)
-            .expect("open cnmd log");
-        let mut cmd = self.command();
-        let _ = writeln!(
-            log,
-            "=== cnm-tests: start #{}: {}",
-            self.starts,
-            describe(&cmd)
-        );
-        let err_log = log.try_clone().expect("clone log fd");
-        cmd.stdin(Stdio::null())
-            .stdout(Stdio::from(log))
-            .stderr(Stdio::from(err_log));
-        // SAFETY: prctl is async-signal-safe; it only asks the kernel to kill
-        // cnmd when the spawning thread dies, so a crashed test cannot leave
-        // a daemon running. nsenter execs cnmd and the setting survives exec.
-        unsafe {
-            cmd.pre_exec(|| {
-                if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 {
-                    return Err(std::io::Error::last_os_error());
-                }
-                Ok(())
-            });
-        }
-        let child = cmd
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start {}: {e}", describe(&cmd)));
+        let child = spawn_logged(self.command(), &self.paths.log, "start", self.starts);
         self.child = Some(child);
         self.wait_ready();
     }

@@ -160,3 +160,40 @@ pub fn eventually<T>(
         }
     }
 }
+
+/// Starts a long-running child (cnmd, a plugin) with its stdout and stderr
+/// appended to `log` after a `=== cnm-tests: LABEL #START: COMMAND` header,
+/// and killed by the kernel if the spawning thread dies, so a crashed test
+/// cannot leave it running.
+pub fn spawn_logged(
+    mut cmd: std::process::Command,
+    log: &std::path::Path,
+    label: &str,
+    start: usize,
+) -> std::process::Child {
+    use std::io::Write;
+    use std::os::unix::process::CommandExt;
+    let mut file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(log)
+        .unwrap_or_else(|e| panic!("open {}: {e}", log.display()));
+    let _ = writeln!(file, "=== cnm-tests: {label} #{start}: {}", describe(&cmd));
+    let err_file = file.try_clone().expect("clone log fd");
+    cmd.stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::from(file))
+        .stderr(std::process::Stdio::from(err_file));
+    // SAFETY: prctl is async-signal-safe; it only asks the kernel to kill
+    // the child when the spawning thread dies. nsenter execs the real
+    // program and the setting survives exec.
+    unsafe {
+        cmd.pre_exec(|| {
+            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    cmd.spawn()
+        .unwrap_or_else(|e| panic!("cannot start {}: {e}", describe(&cmd)))
+}

@@ -2,16 +2,14 @@
 //! plugin from inside a test host's namespace, with its own log. Killed on
 //! drop (and by the kernel if the thread that started it dies).
 
-use std::fs::OpenOptions;
 use std::os::unix::net::UnixStream;
-use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Stdio};
+use std::process::Child;
 use std::time::{Duration, Instant};
 
 use crate::binaries;
 use crate::daemon::{log_tail, read_log};
-use crate::exec::describe;
+use crate::exec::spawn_logged;
 use crate::netns::NetNs;
 
 /// How long the plugin may take to listen.
@@ -84,42 +82,13 @@ impl DriverPlugin {
 
     fn spawn_and_wait(&mut self) {
         self.starts += 1;
-        let mut log = OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&self.log)
-            .expect("open plugin log");
         let mut cmd = std::process::Command::new("nsenter");
         cmd.arg(format!("--net={}", self.netns.display()))
             .arg("--")
             .arg(cnm_driver())
             .args(["serve", "--driver", &self.driver, "--socket"])
             .arg(&self.socket);
-        use std::io::Write;
-        let _ = writeln!(
-            log,
-            "=== cnm-tests: plugin start #{}: {}",
-            self.starts,
-            describe(&cmd)
-        );
-        let err_log = log.try_clone().expect("clone log fd");
-        cmd.stdin(Stdio::null())
-            .stdout(Stdio::from(log))
-            .stderr(Stdio::from(err_log));
-        // SAFETY: prctl is async-signal-safe; it only asks the kernel to
-        // kill the plugin when the spawning thread dies. nsenter execs the
-        // plugin and the setting survives exec.
-        unsafe {
-            cmd.pre_exec(|| {
-                if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 {
-                    return Err(std::io::Error::last_os_error());
-                }
-                Ok(())
-            });
-        }
-        let child = cmd
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start {}: {e}", describe(&cmd)));
+        let child = spawn_logged(cmd, &self.log, "plugin start", self.starts);
         self.child = Some(child);
         self.wait_ready();
     }
