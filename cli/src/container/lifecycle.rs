@@ -91,6 +91,7 @@ pub async fn rm(args: RmArgs, host: &str) -> Result<()> {
         let request = RemoveContainerRequest {
             container: name.clone(),
             force: args.force,
+            when_exited: false,
         };
         results.push((name, client.remove_container(request).await.map(drop)));
     }

@@ -149,11 +149,14 @@ async fn run_inner(args: RunArgs, host: &str) -> Result<ExitCode> {
         .map_err(error::from_status)?
         .into_inner();
     let ending = attach::run(output, sender, options).await?;
-    // Detached (or signalled) it still runs: `--rm` cannot remove it now.
-    if remove_after && matches!(ending, Ending::Exited(_) | Ending::Closed) {
+    // Detached (Ctrl-P Ctrl-Q, or signalled) it still runs: cnmd removes it
+    // when it exits, as `run -d --rm` would have.
+    if remove_after {
+        let exited = matches!(ending, Ending::Exited(_) | Ending::Closed);
         let remove = RemoveContainerRequest {
             container: created.id,
-            force: true,
+            force: exited,
+            when_exited: !exited,
         };
         client
             .remove_container(remove)

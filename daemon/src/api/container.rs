@@ -200,6 +200,13 @@ impl ContainerService for ContainerApi {
         request: Request<pb::RemoveContainerRequest>,
     ) -> Result<Response<pb::RemoveContainerResponse>, Status> {
         let req = request.into_inner();
+        if req.when_exited {
+            let key = req.container.clone();
+            self.blocking(move |c| c.remove_when_exited(&key)).await?;
+            return Ok(Response::new(pb::RemoveContainerResponse {
+                id: req.container,
+            }));
+        }
         let id = self
             .blocking(move |c| c.remove(&req.container, req.force))
             .await?;

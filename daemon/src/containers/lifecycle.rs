@@ -53,6 +53,25 @@ impl Containers {
         Ok(slot.record())
     }
 
+    /// `--rm` for a container the user detached from: removes it once it has
+    /// exited, or now if it has already. Returns whether it is gone now.
+    pub fn remove_when_exited(&self, key: &str) -> Result<bool, ContainerError> {
+        let slot = self.find(key)?;
+        let _op = lock(&slot.op);
+        let mut record = slot.record();
+        if !record.is_running() {
+            self.delete(&slot)?;
+            return Ok(true);
+        }
+        if !record.config.auto_remove {
+            // The monitor settles the exit under the same lock and removes
+            // the container then (`settle` with auto_remove).
+            record.config.auto_remove = true;
+            self.save(&slot, &record)?;
+        }
+        Ok(false)
+    }
+
     /// Removes a container; a running one only with `force` (SIGKILL).
     pub fn remove(&self, key: &str, force: bool) -> Result<String, ContainerError> {
         let slot = self.find(key)?;

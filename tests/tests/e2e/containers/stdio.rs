@@ -110,6 +110,27 @@ pub(super) fn run_it_detach_keys() {
     c.run_d("bg", &["-it"], &["sh"]);
     std::thread::sleep(Duration::from_millis(500));
     assert!(c.status("bg").starts_with("Up"), "{}", c.status("bg"));
+
+    // --rm, then detached: it runs on, and cnmd removes it when it exits.
+    let mut pty = c.on_pty(
+        &["run", "--rm", "-it", "--name", "gone"],
+        &["sh", "-c", "echo READY; sleep 2"],
+        (24, 80),
+    );
+    pty.expect("READY", PATIENCE);
+    wait_raw(&pty);
+    pty.write(&[CTRL_P, CTRL_Q]);
+    assert_eq!(exit_code(&mut pty), Some(0), "{}", pty.describe());
+    assert!(c.status("gone").starts_with("Up"), "{}", c.status("gone"));
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while c.host.cnm(&["inspect", "gone"]).success() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "a detached --rm container was not removed after it exited: {}",
+            c.status("gone")
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
 }
 
 pub(super) fn exec_it_gives_a_terminal() {
