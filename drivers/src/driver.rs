@@ -207,4 +207,17 @@ pub trait Driver: Send + Sync {
         networks: &[NetworkSpec],
         endpoints: &[(String, EndpointSpec)],
     ) -> Result<ReconcileReport, DriverError>;
+
+    /// `reconcile`, told about the store's networks of other drivers: their
+    /// kernel objects may carry this driver's names (a built-in served out
+    /// of process by `cnm-driver` makes the same bridges) and must be left
+    /// alone. Drivers that cannot mistake them need not care.
+    fn reconcile_beside(
+        &self,
+        networks: &[NetworkSpec],
+        endpoints: &[(String, EndpointSpec)],
+        _others: &[NetworkSpec],
+    ) -> Result<ReconcileReport, DriverError> {
+        self.reconcile(networks, endpoints)
+    }
 }

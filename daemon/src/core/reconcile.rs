@@ -174,12 +174,17 @@ impl Core {
             let nets: Vec<_> = networks.iter().filter(|n| n.driver == name).collect();
             let net_ids: HashSet<&str> = nets.iter().map(|n| n.id.as_str()).collect();
             let specs: Vec<_> = nets.iter().map(|n| network_spec(n)).collect();
+            let others: Vec<_> = networks
+                .iter()
+                .filter(|n| n.driver != name)
+                .map(network_spec)
+                .collect();
             let eps: Vec<_> = live
                 .iter()
                 .filter(|e| net_ids.contains(e.network_id.as_str()))
                 .map(|e| (e.network_id.clone(), endpoint_spec(e)))
                 .collect();
-            let report = driver.reconcile(&specs, &eps)?;
+            let report = driver.reconcile_beside(&specs, &eps, &others)?;
             for object in &report.recreated {
                 tracing::info!(driver = %name, object = %object, "reconcile: made again");
             }

@@ -84,6 +84,15 @@ impl Driver for BridgeDriver {
         networks: &[NetworkSpec],
         endpoints: &[(String, EndpointSpec)],
     ) -> Result<ReconcileReport, DriverError> {
-        reconcile::reconcile(networks, endpoints)
+        reconcile::reconcile(networks, endpoints, &[])
+    }
+
+    fn reconcile_beside(
+        &self,
+        networks: &[NetworkSpec],
+        endpoints: &[(String, EndpointSpec)],
+        others: &[NetworkSpec],
+    ) -> Result<ReconcileReport, DriverError> {
+        reconcile::reconcile(networks, endpoints, others)
     }
 }

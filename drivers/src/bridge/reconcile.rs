@@ -28,14 +28,23 @@ struct Pass {
     kept_bridges: HashSet<String>,
     /// Network id -> its bridge, for the listed networks that have one now.
     bridges: HashMap<String, Link>,
+    /// Bridges of other drivers' networks that look like ours (a bridge
+    /// served by `cnm-driver`): neither they nor their ports are touched.
+    foreign_bridges: HashSet<String>,
 }
 
 pub(super) fn reconcile(
     networks: &[NetworkSpec],
     endpoints: &[(String, EndpointSpec)],
+    others: &[NetworkSpec],
 ) -> Result<ReconcileReport, DriverError> {
     let mut nl = Netlink::open()?;
     let mut pass = Pass::default();
+    for net in others {
+        pass.foreign_bridges.extend(bridge_name_for(&net.id));
+        pass.foreign_bridges
+            .extend(BridgeNetwork::new(net).map(|b| b.bridge));
+    }
     for net in networks {
         pass.ensure_network(&mut nl, net);
     }
@@ -120,6 +129,7 @@ impl Pass {
     fn remove_orphans(&mut self, nl: &mut Netlink, links: &[Link], kept_veths: &HashSet<String>) {
         let ours = |link: &Link| {
             link.kind.as_deref() == Some("bridge")
+                && !self.foreign_bridges.contains(&link.name)
                 && (is_generated_bridge_name(&link.name)
                     || link
                         .alias

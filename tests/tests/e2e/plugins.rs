@@ -114,7 +114,7 @@ fn connect_pair(host: &Host, net: &str, c1: &Container, c2: &Container) -> (Stri
 }
 
 fn driver_plugin_by_socket() {
-    let host = Host::start();
+    let mut host = Host::start();
     let plugin = bridge_plugin(&host, "myplug");
     let id = create(
         &host,
@@ -134,6 +134,25 @@ fn driver_plugin_by_socket() {
     let route = kernel::default_route(c1.ns(), "-4").expect("a default route");
     assert_eq!(route.gateway.as_deref(), Some("10.77.0.1"));
     assert!(plugin.log().contains("verb=\"join\""), "{}", plugin.log());
+
+    // cnmd's own bridge driver must not take the plugin's bridge, which
+    // carries the same kind of name, for a leftover of its own.
+    for kill in [false, true] {
+        if kill {
+            host.kill9();
+        } else {
+            host.stop();
+        }
+        host.restart();
+        assert!(
+            kernel::link(host.ns(), &bridge).is_some(),
+            "restarting cnmd (kill -9: {kill}) deleted the plugin's bridge {bridge}"
+        );
+        assert!(
+            c1.link("eth0").is_some() && c2.link("eth0").is_some(),
+            "restarting cnmd (kill -9: {kill}) took the containers' interfaces"
+        );
+    }
 
     host.disconnect_ok("plugnet", &c1);
     assert!(c1.link("eth0").is_none(), "eth0 is still in c1");
