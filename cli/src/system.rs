@@ -110,8 +110,17 @@ fn go_arch(arch: &str) -> &str {
 
 fn render_info(info: &InfoResponse) -> String {
     let mut out = String::from("Server:\n");
-    let lines: [(&str, &dyn std::fmt::Display); 10] = [
+    let containers = info.containers_running + info.containers_stopped;
+    let missing = if info.missing_kernel_features.is_empty() {
+        "none".to_string()
+    } else {
+        info.missing_kernel_features.join(", ")
+    };
+    let lines: [(&str, &dyn std::fmt::Display); 15] = [
         ("Server Version", &info.version),
+        ("Containers", &containers),
+        (" Running", &info.containers_running),
+        (" Stopped", &info.containers_stopped),
         ("Networks", &info.networks),
         ("Endpoints", &info.endpoints),
         ("Sandboxes", &info.sandboxes),
@@ -119,6 +128,8 @@ fn render_info(info: &InfoResponse) -> String {
         ("Root Dir", &info.root_dir),
         ("Run Root", &info.run_root),
         ("Kernel Version", &info.kernel_version),
+        ("Missing Kernel Features", &missing),
+        ("Cgroup Version", &info.cgroup_version),
         ("Store", &info.store),
         ("Firewall", &info.firewall),
     ];
@@ -163,12 +174,19 @@ mod tests {
             warnings: vec!["WARNING: bridge-nf-call-iptables is disabled".into()],
             store: "sled".into(),
             firewall: "nftables (table inet cnm)".into(),
+            cgroup_version: "v2".into(),
+            missing_kernel_features: vec!["ipvlan links (CONFIG_IPVLAN)".into()],
+            containers_running: 1,
+            containers_stopped: 2,
         };
         assert_eq!(
             render_info(&info),
-            "Server:\n Server Version: 0.1.0\n Networks: 3\n Endpoints: 2\n Sandboxes: 1\n \
+            "Server:\n Server Version: 0.1.0\n Containers: 3\n  Running: 1\n  Stopped: 2\n \
+             Networks: 3\n Endpoints: 2\n Sandboxes: 1\n \
              Drivers: bridge host null\n Root Dir: /var/lib/cnm\n Run Root: /run/cnm\n \
-             Kernel Version: 6.1.0-13-amd64\n Store: sled\n Firewall: nftables (table inet cnm)\n"
+             Kernel Version: 6.1.0-13-amd64\n \
+             Missing Kernel Features: ipvlan links (CONFIG_IPVLAN)\n Cgroup Version: v2\n \
+             Store: sled\n Firewall: nftables (table inet cnm)\n"
         );
     }
 }

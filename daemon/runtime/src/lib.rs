@@ -27,6 +27,7 @@ pub mod spec;
 mod state;
 
 pub use capabilities::{CapSet, Capability};
+pub use cgroups::cgroup_summary;
 pub use container::{Container, ContainerState, ExitStatus, Runtime, SHIM_BINARY};
 pub use error::{RuntimeError, SpecError};
 pub use spec::{BindMount, ContainerSpec, Cpus, ExecSpec, Limits, MemoryBytes, PidsLimit};

@@ -65,7 +65,7 @@ pub async fn serve(
         )
         .add_service(
             pb::container_service_server::ContainerServiceServer::new(
-                container::ContainerApi::new(containers),
+                container::ContainerApi::new(containers.clone()),
             )
             .max_decoding_message_size(MAX_REQUEST_BYTES),
         )
@@ -77,7 +77,7 @@ pub async fn serve(
         )
         .add_service(
             pb::system_service_server::SystemServiceServer::new(system::SystemApi::new(
-                core, root_dir, run_root,
+                core, containers, root_dir, run_root,
             ))
             .max_decoding_message_size(MAX_REQUEST_BYTES),
         )

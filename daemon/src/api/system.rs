@@ -10,6 +10,7 @@ use tokio_stream::wrappers::BroadcastStream;
 use tokio_stream::{Stream, StreamExt};
 use tonic::{Request, Response, Status};
 
+use crate::containers::Containers;
 use crate::core::{Core, Event, EventFilter};
 use crate::model::rfc3339;
 
@@ -18,18 +19,51 @@ pub const API_VERSION: &str = "cnm.v1";
 
 pub struct SystemApi {
     core: Arc<Core>,
+    containers: Arc<Containers>,
     root_dir: String,
     run_root: String,
 }
 
 impl SystemApi {
-    pub fn new(core: Arc<Core>, root_dir: String, run_root: String) -> Self {
+    pub fn new(
+        core: Arc<Core>,
+        containers: Arc<Containers>,
+        root_dir: String,
+        run_root: String,
+    ) -> Self {
         SystemApi {
             core,
+            containers,
             root_dir,
             run_root,
         }
     }
+}
+
+/// Link kinds cnm's drivers create, probed once: a kernel built without
+/// one of them is worth saying in `system info` before a create fails.
+const PROBED_LINK_KINDS: [(&str, &str); 4] = [
+    ("macvlan", "macvlan links (CONFIG_MACVLAN)"),
+    ("ipvlan", "ipvlan links (CONFIG_IPVLAN)"),
+    ("vlan", "802.1Q VLAN links (CONFIG_VLAN_8021Q)"),
+    ("vxlan", "VXLAN links (CONFIG_VXLAN)"),
+];
+
+/// The probed features this kernel lacks (probes that fail are skipped).
+fn missing_kernel_features() -> Vec<String> {
+    static MISSING: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
+    MISSING
+        .get_or_init(|| {
+            let Ok(mut nl) = cnm_drivers::sys::Netlink::open() else {
+                return Vec::new();
+            };
+            PROBED_LINK_KINDS
+                .iter()
+                .filter(|(kind, _)| matches!(nl.supports_link_kind(kind), Ok(false)))
+                .map(|(_, what)| (*what).to_string())
+                .collect()
+        })
+        .clone()
 }
 
 type EventStream = Pin<Box<dyn Stream<Item = Result<pb::Event, Status>> + Send>>;
@@ -41,6 +75,12 @@ impl SystemService for SystemApi {
         _request: Request<pb::InfoRequest>,
     ) -> Result<Response<pb::InfoResponse>, Status> {
         let (networks, endpoints, sandboxes) = self.core.counts();
+        let (running, stopped) = self.containers.counts();
+        let (cgroup_version, missing) = tokio::task::spawn_blocking(|| {
+            (cnm_runtime::cgroup_summary(), missing_kernel_features())
+        })
+        .await
+        .map_err(|e| Status::internal(format!("system info: {e}")))?;
         Ok(Response::new(pb::InfoResponse {
             version: VERSION.into(),
             networks: networks as u32,
@@ -53,6 +93,10 @@ impl SystemService for SystemApi {
             warnings: self.core.firewall_warnings(),
             store: self.core.store_description(),
             firewall: format!("nftables (table {})", cnm_firewall::TABLE),
+            cgroup_version,
+            missing_kernel_features: missing,
+            containers_running: running as u32,
+            containers_stopped: stopped as u32,
         }))
     }
 

@@ -42,6 +42,11 @@ pub fn cases() -> Vec<Case> {
             RUNTIME,
             first_query_at_start_resolves,
         ),
+        case(
+            "system_info_reports_host_facts",
+            RUNTIME,
+            system_info_reports_host_facts,
+        ),
         case("limits_caps_hostname", RUNTIME, limits_caps_hostname),
         case("logs_exec_inspect", RUNTIME, logs_exec_inspect),
         case("survives_cnmd_kill9", RUNTIME, survives_cnmd_kill9),
@@ -310,6 +315,48 @@ fn first_query_at_start_resolves() {
             "round {round}: {out}"
         );
     }
+}
+
+/// `cnm system info`: container counts, the cgroup layout and the kernel
+/// features cnm's drivers need but this kernel lacks (checked against what
+/// `ip` can create here).
+fn system_info_reports_host_facts() {
+    let c = Ctr::start();
+    c.run_d("up", &["--network", "none"], &["sleep", "1000"]);
+    let done = c.run(&["--name", "done", "--network", "none"], &["true"]);
+    assert!(done.success(), "{done}");
+    // cnmd records the exit when its monitor sees it, a moment after the CLI.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !c.status("done").starts_with("Exited") {
+        assert!(Instant::now() < deadline, "{}", c.status("done"));
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let info = c.host.cnm_ok(&["system", "info"]);
+    let line = |key: &str| {
+        info.lines()
+            .find_map(|l| l.strip_prefix(&format!(" {key}: ")))
+            .unwrap_or_else(|| panic!("no {key:?} line in:\n{info}"))
+            .to_string()
+    };
+    assert_eq!(line("Containers"), "2", "{info}");
+    assert_eq!(line(" Running"), "1", "{info}");
+    assert_eq!(line(" Stopped"), "1", "{info}");
+    let cgroup = line("Cgroup Version");
+    assert!(
+        cgroup == "v1" || cgroup == "v2" || cgroup.starts_with("mixed ("),
+        "{info}"
+    );
+    let probe = c
+        .host
+        .ip(&["link", "add", "cnmtprobe", "link", "lo", "type", "ipvlan"]);
+    let has_ipvlan = !probe.stderr.contains("Unknown device type");
+    let missing = line("Missing Kernel Features");
+    assert_eq!(
+        missing.contains("ipvlan links (CONFIG_IPVLAN)"),
+        !has_ipvlan,
+        "ip says ipvlan {}: {info}",
+        if has_ipvlan { "works" } else { "is unknown" }
+    );
 }
 
 fn limits_caps_hostname() {

@@ -96,6 +96,32 @@ impl Hierarchies {
     }
 }
 
+/// How this host manages the limit controllers, for `cnm system info`:
+/// "v2", "v1", or "hybrid (memory: v1, …)" when they are split.
+pub fn summary() -> String {
+    let Ok(found) = Hierarchies::detect() else {
+        return "unknown (cannot read /proc/self/mountinfo)".into();
+    };
+    let places: Vec<(&str, Option<Location>)> = Controller::ALL
+        .iter()
+        .map(|c| (c.name(), found.locate(*c)))
+        .collect();
+    let version = |l: &Option<Location>| match l {
+        Some(Location::V1(_)) => "v1",
+        Some(Location::V2(_)) => "v2",
+        None => "none",
+    };
+    let first = version(&places[0].1);
+    if places.iter().all(|(_, l)| version(l) == first) {
+        return first.into();
+    }
+    let parts: Vec<String> = places
+        .iter()
+        .map(|(name, l)| format!("{name}: {}", version(l)))
+        .collect();
+    format!("mixed ({})", parts.join(", "))
+}
+
 /// mountinfo escapes space, tab, newline and backslash as octal.
 fn unescape(field: &str) -> String {
     let bytes = field.as_bytes();

@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 use std::thread;
 use std::time::{Duration, Instant};
 
+pub use detect::summary as cgroup_summary;
 pub(crate) use detect::{Controller, Hierarchies, Location};
 
 use crate::error::SpecError;
