@@ -123,6 +123,12 @@ impl Core {
         }
     }
 
+    /// The resolver's query counters as it last wrote them.
+    pub fn dns_stats(&self) -> Option<cnm_dns::DnsStats> {
+        let feed = self.dns.as_ref()?;
+        cnm_dns::DnsStats::read(&cnm_dns::stats_path(&feed.paths.snapshot))
+    }
+
     /// Starts the resolver unless one is running already (it outlives
     /// cnmd), and replaces one running an older binary.
     pub fn ensure_resolver(&self) -> Result<(), CoreError> {

@@ -104,5 +104,6 @@ fn gauges(core: &Core, containers: &Containers) -> Gauges {
         sandboxes: objects.sandboxes,
         containers_running: running,
         containers_stopped: stopped,
+        dns: core.dns_stats(),
     }
 }

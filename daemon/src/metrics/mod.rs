@@ -47,6 +47,8 @@ pub struct Gauges {
     pub sandboxes: usize,
     pub containers_running: usize,
     pub containers_stopped: usize,
+    /// The resolver's counters as it last wrote them (None: no DNS).
+    pub dns: Option<cnm_dns::DnsStats>,
 }
 
 impl Metrics {
@@ -135,6 +137,25 @@ impl Metrics {
             header(&mut out, name, help, "counter");
             let _ = writeln!(out, "{name} {value}");
         }
+        if let Some(dns) = gauges.dns {
+            header(
+                &mut out,
+                "cnm_dns_queries_total",
+                "Queries to the embedded DNS resolver by outcome (written by cnm-dns about once a second).",
+                "counter",
+            );
+            for (outcome, value) in [
+                ("local", dns.local_answers),
+                ("forwarded", dns.forwards),
+                ("refused", dns.refused),
+                ("servfail", dns.servfail),
+            ] {
+                let _ = writeln!(
+                    out,
+                    "cnm_dns_queries_total{{outcome=\"{outcome}\"}} {value}"
+                );
+            }
+        }
         out
     }
 
@@ -216,6 +237,13 @@ mod tests {
             sandboxes: 1,
             containers_running: 1,
             containers_stopped: 3,
+            dns: Some(cnm_dns::DnsStats {
+                queries: 7,
+                local_answers: 4,
+                forwards: 2,
+                refused: 1,
+                servfail: 0,
+            }),
         };
         let nft = cnm_firewall::TransactionStats {
             transactions: 9,
@@ -233,6 +261,8 @@ mod tests {
             "cnm_containers{state=\"stopped\"} 3",
             "cnm_nft_transactions_total 9",
             "cnm_nft_transaction_failures_total 1",
+            "cnm_dns_queries_total{outcome=\"local\"} 4",
+            "cnm_dns_queries_total{outcome=\"refused\"} 1",
             "# TYPE cnm_api_request_duration_seconds histogram",
         ] {
             assert!(text.lines().any(|l| l == line), "missing {line}:\n{text}");

@@ -214,6 +214,42 @@ fn metrics_endpoint_counts_what_happened() {
         "the table was set up"
     );
 
+    // DNS counters come from the resolver process, which writes them about
+    // once a second: c1 asking for its own name is a local answer.
+    let gateway = crate::ports::endpoint_ipv4(&host, "m1", "c1")
+        .rsplit_once('.')
+        .map(|(net, _)| format!("{net}.1"))
+        .expect("an IPv4 address");
+    let asked = c1.exec(&[
+        "dig",
+        "+short",
+        "+time=1",
+        "+tries=3",
+        &format!("@{gateway}"),
+        "c1",
+    ]);
+    assert!(
+        asked.success() && !asked.stdout.trim().is_empty(),
+        "{asked}"
+    );
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    loop {
+        let text = scrape(&host);
+        let local = text.lines().find_map(|l| {
+            l.strip_prefix(r#"cnm_dns_queries_total{outcome="local"} "#)?
+                .parse::<f64>()
+                .ok()
+        });
+        if local.is_some_and(|n| n >= 1.0) {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no local DNS answer counted after 5 s:\n{text}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+
     host.disconnect_ok("m1", &c1);
     let text = scrape(&host);
     assert_eq!(sample(&text, "cnm_endpoints"), 0.0);

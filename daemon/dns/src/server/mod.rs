@@ -6,14 +6,17 @@ mod bind;
 mod listeners;
 mod mmsg;
 mod shared;
+mod stats;
 mod tcp;
 mod udp;
 mod watch;
 
+pub use stats::{stats_path, DnsStats};
+
 use std::future::Future;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use tokio::time::{interval, MissedTickBehavior};
 
@@ -83,6 +86,9 @@ pub enum ServeError {
     Snapshot(#[source] SnapshotError),
 }
 
+/// How often the query counters are written for cnmd's `/metrics`.
+const STATS_EVERY: Duration = Duration::from_secs(1);
+
 /// Serves until `shutdown` completes, then drains and returns.
 /// `on_ready` runs once every listener that can be bound is bound.
 pub async fn serve(
@@ -120,11 +126,19 @@ pub async fn serve(
 
     let mut tick = interval(config.poll_interval);
     tick.set_missed_tick_behavior(MissedTickBehavior::Delay);
+    let stats_file = stats_path(&config.snapshot);
+    let mut last_stats = Instant::now();
     tokio::pin!(shutdown);
     loop {
         tokio::select! {
             () = &mut shutdown => break,
             _ = tick.tick() => {
+                if last_stats.elapsed() >= STATS_EVERY {
+                    last_stats = Instant::now();
+                    if let Err(e) = shared.counters.totals().write(&stats_file) {
+                        tracing::debug!(error = %e, "cannot write the query counters");
+                    }
+                }
                 watcher.poll(&shared, &mut listeners).await;
                 if watcher.orphaned() {
                     tracing::warn!(path = %config.snapshot.display(), "the snapshot's directory is gone; nothing left to serve, exiting");

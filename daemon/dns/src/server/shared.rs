@@ -11,6 +11,7 @@ use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use super::stats::Counters;
 use super::ServerConfig;
 use crate::answer::{answer, Outcome, Query};
 use crate::records::RecordIndex;
@@ -28,6 +29,8 @@ pub(crate) struct Shared {
     pub(crate) tasks: TaskTracker,
     /// Cancelled when the sockets close.
     pub(crate) stop: CancellationToken,
+    /// Query counters for cnmd's `/metrics`.
+    pub(crate) counters: Counters,
     rotation: AtomicUsize,
 }
 
@@ -55,16 +58,27 @@ impl Shared {
             tcp_idle: config.tcp_idle_timeout,
             tasks: TaskTracker::new(),
             stop: CancellationToken::new(),
+            counters: Counters::default(),
             rotation: AtomicUsize::new(0),
         }
     }
 
     /// Decides what to do with one query; lock-free.
     pub(crate) fn decide(&self, query: Query<'_>) -> Action {
+        let c = &self.counters;
+        Counters::bump(&c.queries);
         let records = self.records.load();
         let rotation = self.rotation.fetch_add(1, Ordering::Relaxed);
         let upstreams = match answer(&records, query, rotation) {
-            Outcome::Reply(bytes) => return Action::Reply(bytes),
+            Outcome::Reply(bytes) => {
+                let refused = wire::rcode(&bytes) == Some(Rcode::Refused as u8);
+                Counters::bump(if refused {
+                    &c.refused
+                } else {
+                    &c.local_answers
+                });
+                return Action::Reply(bytes);
+            }
             Outcome::Drop => return Action::Drop,
             Outcome::Forward(Some(overrides)) => overrides.to_vec(),
             Outcome::Forward(None) => self.host_upstreams.load().as_ref().clone(),
@@ -75,12 +89,17 @@ impl Shared {
             .filter(|u| !records.is_listen(u.ip()))
             .collect();
         if upstreams.is_empty() {
+            Counters::bump(&c.servfail);
             return reply_or_drop(query.packet, Rcode::ServFail);
         }
         match self.forwarder.try_slot() {
-            Some(slot) => Action::Forward(upstreams, slot),
+            Some(slot) => {
+                Counters::bump(&c.forwards);
+                Action::Forward(upstreams, slot)
+            }
             None => {
                 tracing::debug!("forward cap reached, refusing");
+                Counters::bump(&c.refused);
                 reply_or_drop(query.packet, Rcode::Refused)
             }
         }
