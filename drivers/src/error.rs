@@ -2,6 +2,24 @@
 
 use crate::sys::SysError;
 
+/// An error's message followed by each cause not already in it, joined by
+/// ": " — the one form cnm's errors take wherever they cross a boundary
+/// (the API, a plugin's reply). Here because every crate that needs it
+/// already depends on the drivers.
+pub fn full_message(err: &dyn std::error::Error) -> String {
+    let mut message = err.to_string();
+    let mut cause = err.source();
+    while let Some(err) = cause {
+        let text = err.to_string();
+        if !message.contains(&text) {
+            message.push_str(": ");
+            message.push_str(&text);
+        }
+        cause = err.source();
+    }
+    message
+}
+
 /// Why a driver verb failed.
 #[derive(Debug, thiserror::Error)]
 pub enum DriverError {

@@ -24,7 +24,7 @@ pub use driver::{
     Capabilities, Driver, EndpointSpec, JoinInfo, NetworkSpec, PortBinding, ReconcileReport,
     SandboxInterface, SandboxSpec, SubnetSpec,
 };
-pub use error::{DriverError, PluginFailure};
+pub use error::{full_message, DriverError, PluginFailure};
 pub use host::HostDriver;
 pub use ipvlan::IpvlanDriver;
 pub use macvlan::MacvlanDriver;

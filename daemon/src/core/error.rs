@@ -54,18 +54,4 @@ impl From<tokio::task::JoinError> for CoreError {
     }
 }
 
-/// An error's message followed by each cause not already in it, joined by
-/// ": " (the form every user-facing error of cnmd takes).
-pub fn full_message(err: &dyn std::error::Error) -> String {
-    let mut message = err.to_string();
-    let mut cause = err.source();
-    while let Some(err) = cause {
-        let text = err.to_string();
-        if !message.contains(&text) {
-            message.push_str(": ");
-            message.push_str(&text);
-        }
-        cause = err.source();
-    }
-    message
-}
+pub use cnm_drivers::full_message;

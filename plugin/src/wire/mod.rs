@@ -10,20 +10,7 @@ use std::net::IpAddr;
 use ipnetwork::IpNetwork;
 use tonic::Status;
 
-/// An error's message followed by each cause not already in it.
-pub(crate) fn full_message(err: &dyn std::error::Error) -> String {
-    let mut message = err.to_string();
-    let mut cause = err.source();
-    while let Some(err) = cause {
-        let text = err.to_string();
-        if !message.contains(&text) {
-            message.push_str(": ");
-            message.push_str(&text);
-        }
-        cause = err.source();
-    }
-    message
-}
+pub(crate) use cnm_drivers::full_message;
 
 /// "" for None.
 pub(crate) fn text<T: ToString>(value: Option<T>) -> String {
