@@ -72,41 +72,61 @@ fn after_netns_deleted() {
 /// The kernel hands a deleted namespace's inode number to the next one.
 /// A sandbox deleted without a disconnect must not be mistaken for the new
 /// namespace: the connect succeeds and the stale record is forgotten.
+///
+/// Which number the kernel hands out next cannot be forced while other
+/// tests make namespaces (a first version waited for the reuse and timed
+/// out in CI), so cnmd is shown exactly what a reuse looks like to it: a
+/// namespace with the recorded (dev, inode) reached by another path, while
+/// the recorded path is gone and none of the sandbox's interfaces is there.
 fn reused_netns_number_is_a_new_sandbox() {
     use std::os::unix::fs::MetadataExt;
     let host = Host::start();
     create(&host, &["n1"]);
     let mut old = host.container("old");
     host.connect_named("n1", &old, &["--ip", "172.18.0.50"]);
-    let old_ino = std::fs::metadata(old.path()).expect("stat old netns").ino();
+    let reused = old.bind_alias(&host.dir().join("reused"));
+    let reused_path = reused.path().to_string_lossy().into_owned();
+    let out = old.ip(&["link", "del", "eth0"]);
+    assert!(out.success(), "delete eth0 in old: {out}");
     old.delete();
-    // The kernel frees the number when its cleanup work has run (later under
-    // load) and then hands out the lowest free one; other tests make
-    // namespaces too. Keep the misses, so lower free numbers get used up,
-    // and give the cleanup time.
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
-    let mut misses = Vec::new();
-    let new = loop {
-        let c = host.container(&format!("new{}", misses.len()));
-        if std::fs::metadata(c.path()).is_ok_and(|m| m.ino() == old_ino) {
-            break c;
-        }
-        misses.push(c);
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the kernel did not reuse the deleted namespace's inode number in 15 s ({} tries)",
-            misses.len()
-        );
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    };
-    host.connect_named("n1", &new, &["--ip", "172.18.0.50"]);
+    assert!(
+        std::fs::metadata(&reused_path).is_ok_and(|m| m.ino() > 0),
+        "the namespace did not outlive its first path"
+    );
+
+    host.cnm_ok(&[
+        "net",
+        "connect",
+        "n1",
+        "--netns",
+        &reused_path,
+        "--name",
+        "new",
+        "--ip",
+        "172.18.0.50",
+    ]);
     let net = host.inspect("n1");
     assert!(
         net.endpoint_named("old").is_none(),
         "stale sandbox kept: {:?}",
         net.containers
     );
-    assert!(new.link("eth0").is_some(), "no eth0 in the new namespace");
+    assert!(
+        net.endpoint_named("new").is_some(),
+        "new sandbox missing: {:?}",
+        net.containers
+    );
+    let links = cnm_tests::exec::run_ok(std::process::Command::new("nsenter").args([
+        &format!("--net={reused_path}"),
+        "--",
+        "ip",
+        "-o",
+        "link",
+    ]));
+    assert!(
+        links.contains("eth0"),
+        "no eth0 in the new namespace: {links}"
+    );
 }
 
 fn rm_with_endpoints_fails() {
