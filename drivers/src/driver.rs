@@ -179,16 +179,24 @@ pub trait Driver: Send + Sync {
     }
 
     /// Publishes `ports` of a joined endpoint (libnetwork's
-    /// ProgramExternalConnectivity). The core publishes the ports of bridge
-    /// networks itself (nftables maps) and refuses `-p` on the other
-    /// built-ins, so they have nothing to do here; plugins may.
+    /// ProgramExternalConnectivity); cnmd has chosen the host ports. The
+    /// core publishes the ports of bridge networks itself (nftables maps)
+    /// and refuses `-p` on the other built-ins, so only plugins are asked.
+    /// A driver that cannot publish refuses, so that `-p` never lists a
+    /// port nobody made reachable: that is the default.
     fn program_external_connectivity(
         &self,
         _net: &NetworkSpec,
         _ep: &EndpointSpec,
-        _ports: &[PortBinding],
+        ports: &[PortBinding],
     ) -> Result<(), DriverError> {
-        Ok(())
+        if ports.is_empty() {
+            return Ok(());
+        }
+        Err(DriverError::InvalidSpec {
+            object: "published ports".into(),
+            reason: "this driver cannot publish them; drop -p, or reach the container at its own address".into(),
+        })
     }
 
     /// Withdraws what `program_external_connectivity` published. Nothing

@@ -29,5 +29,5 @@ mod wire;
 
 pub use discovery::{DiscoveryError, PluginDirs};
 pub use link::{CALL_TIMEOUT, CONNECT_TIMEOUT};
-pub use remote::{DriverReplay, IpamReplay, RemoteDriver, RemoteIpam};
+pub use remote::{DriverReplay, IpamReplay, RemoteDriver, RemoteIpam, ReplayEndpoint};
 pub use serve::{serve, serve_ipam, serve_ipam_until, serve_until, ServeError};

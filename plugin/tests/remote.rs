@@ -15,9 +15,9 @@ use cnm_drivers::ipam::{
 use cnm_drivers::sys::Netns;
 use cnm_drivers::{
     Capabilities, Driver, DriverError, EndpointSpec, JoinInfo, NetworkSpec, PluginFailure,
-    ReconcileReport, SandboxInterface, SandboxSpec, SubnetSpec,
+    PortBinding, ReconcileReport, SandboxInterface, SandboxSpec, SubnetSpec,
 };
-use cnm_plugin::{DriverReplay, IpamReplay, RemoteDriver, RemoteIpam};
+use cnm_plugin::{DriverReplay, IpamReplay, RemoteDriver, RemoteIpam, ReplayEndpoint};
 use ipnetwork::IpNetwork;
 
 /// Every verb a fake plugin was asked, in order ("create_network web replay").
@@ -97,6 +97,39 @@ impl Driver for FakeDriver {
 
     fn leave(&self, _net: &NetworkSpec, ep: &EndpointSpec) -> Result<(), DriverError> {
         self.record(format!("leave {}", ep.id));
+        Ok(())
+    }
+
+    fn program_external_connectivity(
+        &self,
+        _net: &NetworkSpec,
+        ep: &EndpointSpec,
+        ports: &[PortBinding],
+    ) -> Result<(), DriverError> {
+        let ports: Vec<String> = ports
+            .iter()
+            .map(|p| {
+                let host = p.host_ip.map(|ip| ip.to_string()).unwrap_or_default();
+                format!(
+                    "{host}:{}->{}/{}",
+                    p.host_port, p.container_port, p.protocol
+                )
+            })
+            .collect();
+        self.record(format!(
+            "program_external_connectivity {} {}",
+            ep.id,
+            ports.join(",")
+        ));
+        Ok(())
+    }
+
+    fn revoke_external_connectivity(
+        &self,
+        _net: &NetworkSpec,
+        ep: &EndpointSpec,
+    ) -> Result<(), DriverError> {
+        self.record(format!("revoke_external_connectivity {}", ep.id));
         Ok(())
     }
 
@@ -221,13 +254,32 @@ fn endpoint(id: &str) -> EndpointSpec {
     }
 }
 
-/// Replays one network with one endpoint.
+fn binding(host_port: u16, container_port: u16) -> PortBinding {
+    PortBinding {
+        protocol: "tcp".into(),
+        host_ip: Some("0.0.0.0".parse().expect("ip")),
+        host_port,
+        container_port,
+    }
+}
+
+/// Replays one network with two endpoints, one publishing a port.
 struct OneNetwork;
 
 impl DriverReplay for OneNetwork {
-    fn networks(&self, name: &str) -> Vec<(NetworkSpec, Vec<EndpointSpec>)> {
+    fn networks(&self, name: &str) -> Vec<(NetworkSpec, Vec<ReplayEndpoint>)> {
         assert_eq!(name, "myplug");
-        vec![(network("kept", &[]), vec![endpoint("ep-kept")])]
+        let eps = vec![
+            ReplayEndpoint {
+                spec: endpoint("ep-kept"),
+                ports: vec![binding(8080, 80)],
+            },
+            ReplayEndpoint {
+                spec: endpoint("ep-quiet"),
+                ports: Vec::new(),
+            },
+        ];
+        vec![(network("kept", &[]), eps)]
     }
 }
 
@@ -285,6 +337,22 @@ fn verbs_and_errors_cross_the_socket() {
         }
     );
     assert_eq!(join.mtu, Some(1450));
+    let v6 = PortBinding {
+        protocol: "udp".into(),
+        host_ip: Some("::".parse().expect("ip")),
+        host_port: 5353,
+        container_port: 53,
+    };
+    remote
+        .program_external_connectivity(
+            &network("web", &[]),
+            &endpoint("ep1"),
+            &[binding(8080, 80), v6],
+        )
+        .expect("program");
+    remote
+        .revoke_external_connectivity(&network("web", &[]), &endpoint("ep1"))
+        .expect("revoke");
     remote
         .leave(&network("web", &[]), &endpoint("ep1"))
         .expect("leave");
@@ -295,6 +363,8 @@ fn verbs_and_errors_cross_the_socket() {
             "validate_network web",
             "delete_network web",
             "join ep1 eth3",
+            "program_external_connectivity ep1 0.0.0.0:8080->80/tcp,:::5353->53/udp",
+            "revoke_external_connectivity ep1",
             "leave ep1",
         ]
     );
@@ -312,6 +382,8 @@ fn restarted_plugin_is_replayed_to_before_the_next_call() {
         [
             "create_network kept",
             "create_endpoint ep-kept",
+            "program_external_connectivity ep-kept 0.0.0.0:8080->80/tcp",
+            "create_endpoint ep-quiet",
             "create_network web"
         ],
         "replayed on the first connection too"
@@ -327,6 +399,8 @@ fn restarted_plugin_is_replayed_to_before_the_next_call() {
         [
             "create_network kept",
             "create_endpoint ep-kept",
+            "program_external_connectivity ep-kept 0.0.0.0:8080->80/tcp",
+            "create_endpoint ep-quiet",
             "validate_network db"
         ]
     );

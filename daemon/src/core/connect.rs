@@ -22,7 +22,7 @@ use cnm_drivers::sys::Netns;
 use cnm_drivers::{Driver, EndpointSpec, NetworkSpec, SandboxSpec};
 use ipnetwork::IpNetwork;
 
-use super::firewall_sync::{default_host_ip, network_rules, port_mappings};
+use super::firewall_sync::{default_host_ip, network_rules};
 use super::network_create::network_spec;
 use super::phases::Phases;
 use super::sandbox_setup::configure_endpoint;
@@ -192,7 +192,10 @@ impl Core {
             )));
         }
         let driver = self.drivers.get(&network.driver)?;
-        if !req.publish.is_empty() && network_rules(&network).is_none() {
+        if !req.publish.is_empty()
+            && network_rules(&network).is_none()
+            && self.drivers.is_builtin(&network.driver)
+        {
             return Err(CoreError::InvalidArgument(format!(
                 "network {} ({} driver) publishes no ports: its containers are reached at \
                  their own addresses; drop -p",
@@ -510,29 +513,5 @@ fn rollback_join(
 pub(super) fn delete_endpoint(driver: &dyn Driver, net: &NetworkSpec, ep: &EndpointSpec) {
     if let Err(err) = driver.delete_endpoint(net, ep) {
         tracing::warn!(endpoint = %ep.id, error = %err, "driver delete endpoint");
-    }
-}
-
-impl Core {
-    /// Publishes an endpoint's ports in one firewall transaction.
-    pub(super) fn publish_ports(&self, endpoint: &EndpointRecord) -> Result<(), CoreError> {
-        if endpoint.ports.is_empty() {
-            return Ok(());
-        }
-        self.firewall
-            .publish(&port_mappings(endpoint))
-            .map_err(|err| {
-                CoreError::Internal(format!("publish ports of endpoint {}: {err}", endpoint.id))
-            })
-    }
-
-    /// Best-effort removal of an endpoint's published ports.
-    pub(super) fn unpublish_ports(&self, endpoint: &EndpointRecord) {
-        if endpoint.ports.is_empty() {
-            return;
-        }
-        if let Err(err) = self.firewall.unpublish(&port_mappings(endpoint)) {
-            tracing::warn!(endpoint = %endpoint.id, error = %err, "unpublish ports");
-        }
     }
 }

@@ -11,12 +11,11 @@ use cnm_drivers::sys::{netns_id_of, Netlink, Netns};
 use cnm_drivers::Driver;
 
 use super::connect::{delete_endpoint, endpoint_spec};
-use super::firewall_sync::port_mappings;
 use super::network_create::network_spec;
 use super::phases::Phases;
 use super::sandbox_setup::{add_default_routes, detach_interface};
 use super::state::Phase;
-use super::{full_message, Core, CoreError, SandboxSelector};
+use super::{Core, CoreError, SandboxSelector};
 use crate::model::{EndpointRecord, NetworkRecord, Record, SandboxRecord};
 
 #[derive(Debug, Clone)]
@@ -170,13 +169,7 @@ impl Core {
     fn unwire(&self, plan: &Plan, phases: &mut Phases) -> Result<(), CoreError> {
         let path = &plan.sandbox.netns_path;
         // Ports first: no DNAT may point at an address about to be freed.
-        if !plan.endpoint.ports.is_empty() {
-            self.firewall
-                .unpublish(&port_mappings(&plan.endpoint))
-                .map_err(|e| {
-                    CoreError::Internal(format!("unpublish ports: {}", full_message(&e)))
-                })?;
-        }
+        self.try_unpublish_ports(&plan.endpoint)?;
         phases.mark("unpublish");
         // The namespace may be gone (its interfaces went with it) or the path
         // may now hold another namespace: then there is nothing to undo

@@ -149,6 +149,11 @@ impl Drivers {
 
     /// The built-in drivers (those cnmd reconciles at start; plugins are
     /// replayed to when they connect instead).
+    /// True for drivers compiled into cnmd; false for plugins.
+    pub fn is_builtin(&self, name: &str) -> bool {
+        self.builtin.contains_key(name)
+    }
+
     pub fn builtin_names(&self) -> Vec<String> {
         self.builtin.keys().cloned().collect()
     }

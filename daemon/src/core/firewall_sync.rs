@@ -26,10 +26,12 @@ impl Core {
                 .values()
                 .filter_map(|e| network_rules(&e.record))
                 .collect();
+            // Ports on networks without rules are their plugin's to publish.
             let mappings: Vec<PortMapping> = st
                 .endpoints
                 .values()
                 .filter(|e| e.phase != Phase::Creating)
+                .filter(|e| networks.iter().any(|n| n.id == e.record.network_id))
                 .flat_map(|e| port_mappings(&e.record))
                 .collect();
             (networks, mappings)

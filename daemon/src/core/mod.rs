@@ -28,6 +28,7 @@ mod network_create;
 mod network_remove;
 mod phases;
 mod plugins;
+mod publish;
 mod queries;
 mod reconcile;
 mod sandbox_setup;

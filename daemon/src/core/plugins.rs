@@ -7,11 +7,12 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use cnm_drivers::ipam::PoolsRestore;
-use cnm_drivers::{EndpointSpec, NetworkSpec};
-use cnm_plugin::{DriverReplay, IpamReplay};
+use cnm_drivers::NetworkSpec;
+use cnm_plugin::{DriverReplay, IpamReplay, ReplayEndpoint};
 
 use super::connect::endpoint_spec;
 use super::network_create::network_spec;
+use super::publish::port_bindings;
 use crate::ipam::pool;
 use crate::model::{EndpointRecord, NetworkRecord};
 use crate::store::{Kind, Store};
@@ -66,10 +67,19 @@ impl StoreReplay {
 }
 
 impl DriverReplay for StoreReplay {
-    fn networks(&self, name: &str) -> Vec<(NetworkSpec, Vec<EndpointSpec>)> {
+    fn networks(&self, name: &str) -> Vec<(NetworkSpec, Vec<ReplayEndpoint>)> {
         self.load(|net| net.driver == name)
             .into_iter()
-            .map(|(net, eps)| (network_spec(&net), eps.iter().map(endpoint_spec).collect()))
+            .map(|(net, eps)| {
+                let eps = eps
+                    .iter()
+                    .map(|ep| ReplayEndpoint {
+                        spec: endpoint_spec(ep),
+                        ports: port_bindings(ep),
+                    })
+                    .collect();
+                (network_spec(&net), eps)
+            })
             .collect()
     }
 }

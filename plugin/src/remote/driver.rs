@@ -24,7 +24,15 @@ use crate::wire::driver::{
 /// What a (re)connected driver plugin is told again, read from cnmd's store.
 pub trait DriverReplay: Send + Sync {
     /// The networks of driver `name`, each with its endpoints.
-    fn networks(&self, name: &str) -> Vec<(NetworkSpec, Vec<EndpointSpec>)>;
+    fn networks(&self, name: &str) -> Vec<(NetworkSpec, Vec<ReplayEndpoint>)>;
+}
+
+/// An endpoint as a reconnected plugin is told it again.
+#[derive(Debug, Clone)]
+pub struct ReplayEndpoint {
+    pub spec: EndpointSpec,
+    /// Its published ports (ProgramExternalConnectivity is replayed too).
+    pub ports: Vec<PortBinding>,
 }
 
 /// Capabilities assumed while a plugin cannot be asked: the usual kind
@@ -173,11 +181,24 @@ impl Inner {
             let done = client.create_network(req).await.map(drop);
             replayed(done, &self.name, &format!("network {}", net.name))?;
             for ep in eps {
+                let what = format!("endpoint {}", ep.spec.id);
                 let done = client
-                    .create_endpoint(endpoint_request(net, ep, true))
+                    .create_endpoint(endpoint_request(net, &ep.spec, true))
                     .await
                     .map(drop);
-                replayed(done, &self.name, &format!("endpoint {}", ep.id))?;
+                replayed(done, &self.name, &what)?;
+                if ep.ports.is_empty() {
+                    continue;
+                }
+                let done = client
+                    .program_external_connectivity(pb::ExternalConnectivityRequest {
+                        network: Some(network_to_wire(net)),
+                        endpoint: Some(endpoint_to_wire(&ep.spec)),
+                        ports: ports_to_wire(&ep.ports),
+                    })
+                    .await
+                    .map(drop);
+                replayed(done, &self.name, &format!("ports of {what}"))?;
             }
         }
         tracing::info!(driver = %self.name, socket = %self.link.socket().display(),

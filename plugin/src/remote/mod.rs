@@ -5,7 +5,7 @@
 mod driver;
 mod ipam;
 
-pub use driver::{DriverReplay, RemoteDriver};
+pub use driver::{DriverReplay, RemoteDriver, ReplayEndpoint};
 pub use ipam::{IpamReplay, RemoteIpam};
 
 use tonic::Status;

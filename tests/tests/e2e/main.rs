@@ -24,6 +24,7 @@ mod macvlan;
 mod observability;
 mod overlay;
 mod persistence;
+mod plugin_ports;
 mod plugins;
 mod ports;
 mod random;
@@ -62,6 +63,7 @@ fn main() -> ExitCode {
         group("tls", tls::cases()),
         group("limits", limits::cases()),
         group("plugins", plugins::cases()),
+        group("plugin_ports", plugin_ports::cases()),
         group("overlay", overlay::cases()),
     ])
 }
