@@ -1,7 +1,8 @@
 //! The endpoint table: this host announces its overlay endpoints (bound to
 //! its lease) and programs the other hosts' endpoints into its VXLAN
-//! devices as they appear and disappear in etcd. The same watch brings the
-//! definitions of global networks made elsewhere to the core.
+//! devices and its embedded DNS as they appear and disappear in etcd. The
+//! same watch brings the definitions of global networks made elsewhere to
+//! the core.
 
 use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr};
@@ -16,6 +17,7 @@ use serde::{Deserialize, Serialize};
 
 use super::keys::{self, Parsed};
 use super::{lock, Cluster};
+use crate::core::{DnsIdentity, RemoteMember, RemoteMembers};
 use crate::model::NetworkRecord;
 
 /// An endpoint as etcd holds it.
@@ -26,22 +28,38 @@ struct PeerRecord {
     mac: String,
     #[serde(default)]
     ip: Option<IpAddr>,
+    /// The names the other hosts' DNS serves for `ip`; absent in records
+    /// of older cnmd (their endpoints are reachable, not named).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    dns: Option<DnsIdentity>,
 }
 
 impl PeerRecord {
-    fn remote(&self) -> Option<RemotePeer> {
-        Some(RemotePeer {
+    fn remote(self) -> Option<RemoteEndpoint> {
+        let peer = RemotePeer {
             host: self.host,
             mac: parse_mac(&self.mac)?,
             ip: self.ip,
-        })
+        };
+        let dns = match (self.dns, self.ip) {
+            (Some(identity), Some(ip)) => RemoteMember::new(identity, ip),
+            _ => None,
+        };
+        Some(RemoteEndpoint { peer, dns })
     }
 }
 
-/// Remote endpoints known here: network id -> endpoint id -> peer.
+/// A remote endpoint as this host uses it: in the kernel and in DNS.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct RemoteEndpoint {
+    peer: RemotePeer,
+    dns: Option<RemoteMember>,
+}
+
+/// Remote endpoints known here: network id -> endpoint id -> endpoint.
 #[derive(Default)]
 pub(super) struct PeerCache {
-    remote: Mutex<BTreeMap<String, BTreeMap<String, RemotePeer>>>,
+    remote: Mutex<BTreeMap<String, BTreeMap<String, RemoteEndpoint>>>,
 }
 
 /// The overlay driver's view of the cluster.
@@ -57,6 +75,7 @@ impl PeerTable for ClusterPeers {
             host: self.0.config.advertise,
             mac: mac_text(ep.mac),
             ip: ep.addresses.first().map(|a| a.ip()),
+            dns: self.0.core().and_then(|core| core.dns_identity(&ep.id)),
         };
         let value = serde_json::to_string(&record).map_err(|e| e.to_string())?;
         let key = keys::endpoint(network_id, &ep.id);
@@ -83,7 +102,7 @@ impl PeerTable for ClusterPeers {
     fn network_ready(&self, network_id: &str) {
         let peers: Vec<RemotePeer> = lock(&self.0.peers.remote)
             .get(network_id)
-            .map(|m| m.values().cloned().collect())
+            .map(|m| m.values().map(|r| r.peer.clone()).collect())
             .unwrap_or_default();
         for peer in peers {
             if let Err(err) = kernel::add(network_id, &peer) {
@@ -207,6 +226,7 @@ impl Cluster {
         if !put {
             core.forget_global_network(id);
             lock(&self.peers.remote).remove(id);
+            core.publish_dns();
             return;
         }
         if lock(&self.created_here).contains(id) {
@@ -223,22 +243,34 @@ impl Cluster {
     }
 
     fn add_peer(&self, network: &str, endpoint: &str, value: &[u8]) {
-        let Some(peer) = serde_json::from_slice::<PeerRecord>(value)
-            .ok()
-            .and_then(|r| r.remote())
-        else {
+        let record = serde_json::from_slice::<PeerRecord>(value).ok();
+        let named = record.as_ref().is_some_and(|r| r.dns.is_some());
+        let Some(remote) = record.and_then(PeerRecord::remote) else {
             tracing::warn!(network, endpoint, "unreadable peer record");
             return;
         };
-        if peer.host == self.config.advertise {
+        if named && remote.dns.is_none() {
+            tracing::warn!(
+                network,
+                endpoint,
+                "peer record names no valid sandbox; its names are not served here"
+            );
+        }
+        if remote.peer.host == self.config.advertise {
             return;
         }
+        let peer = remote.peer.clone();
+        let dns = remote.dns.clone();
         let previous = lock(&self.peers.remote)
             .entry(network.to_owned())
             .or_default()
-            .insert(endpoint.to_owned(), peer.clone());
-        if let Some(old) = previous.filter(|old| *old != peer) {
-            self.unprogram(network, &old);
+            .insert(endpoint.to_owned(), remote);
+        let old_dns = previous.as_ref().and_then(|old| old.dns.clone());
+        if let Some(old) = previous.filter(|old| old.peer != peer) {
+            self.unprogram(network, &old.peer);
+        }
+        if old_dns != dns {
+            self.dns_changed();
         }
         match kernel::add(network, &peer) {
             Ok(true) => tracing::debug!(network, endpoint, host = %peer.host, "overlay peer added"),
@@ -251,9 +283,29 @@ impl Cluster {
         let removed = lock(&self.peers.remote)
             .get_mut(network)
             .and_then(|eps| eps.remove(endpoint));
-        if let Some(peer) = removed {
-            self.unprogram(network, &peer);
-            tracing::info!(network, endpoint, host = %peer.host, "overlay peer withdrawn");
+        if let Some(removed) = removed {
+            self.unprogram(network, &removed.peer);
+            if removed.dns.is_some() {
+                self.dns_changed();
+            }
+            tracing::info!(network, endpoint, host = %removed.peer.host, "overlay peer withdrawn");
+        }
+    }
+
+    /// Other hosts' endpoints with names, for this host's resolver.
+    pub fn remote_dns_members(&self) -> RemoteMembers {
+        lock(&self.peers.remote)
+            .iter()
+            .map(|(net, eps)| {
+                let members = eps.values().filter_map(|r| r.dns.clone()).collect();
+                (net.clone(), members)
+            })
+            .collect()
+    }
+
+    fn dns_changed(&self) {
+        if let Some(core) = self.core() {
+            core.publish_dns();
         }
     }
 
@@ -262,7 +314,7 @@ impl Cluster {
     fn unprogram(&self, network: &str, peer: &RemotePeer) {
         let last = !lock(&self.peers.remote)
             .get(network)
-            .is_some_and(|eps| eps.values().any(|p| p.host == peer.host));
+            .is_some_and(|eps| eps.values().any(|r| r.peer.host == peer.host));
         if let Err(err) = kernel::remove(network, peer, last) {
             tracing::warn!(network, host = %peer.host, error = %err, "remove overlay peer");
         }
@@ -289,18 +341,65 @@ fn parse_mac(text: &str) -> Option<[u8; 6]> {
 mod tests {
     use super::*;
 
-    #[test]
-    fn peer_record_round_trips() {
-        let record = PeerRecord {
+    const SANDBOX: &str = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+
+    fn record(dns: Option<DnsIdentity>) -> PeerRecord {
+        PeerRecord {
             host: Ipv4Addr::new(192, 168, 50, 2),
             mac: mac_text([2, 0x42, 10, 0, 0, 3]),
             ip: Some("10.0.0.3".parse().expect("ip")),
-        };
+            dns,
+        }
+    }
+
+    fn identity(sandbox_id: &str) -> DnsIdentity {
+        DnsIdentity {
+            sandbox_id: sandbox_id.to_owned(),
+            name: "web".into(),
+            aliases: vec!["www".into()],
+        }
+    }
+
+    #[test]
+    fn peer_record_round_trips() {
+        let record = record(Some(identity(SANDBOX)));
         let json = serde_json::to_string(&record).expect("encode");
+        let golden = concat!(
+            r#"{"host":"192.168.50.2","mac":"02:42:0a:00:00:03","ip":"10.0.0.3","#,
+            r#""dns":{"sandbox_id":"0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef","#,
+            r#""name":"web","aliases":["www"]}}"#
+        );
+        assert_eq!(json, golden);
         let back: PeerRecord = serde_json::from_str(&json).expect("decode");
         assert_eq!(back, record);
-        let peer = back.remote().expect("valid");
-        assert_eq!(peer.mac, [2, 0x42, 10, 0, 0, 3]);
+        let remote = back.remote().expect("valid");
+        assert_eq!(remote.peer.mac, [2, 0x42, 10, 0, 0, 3]);
+        let ip = "10.0.0.3".parse().expect("ip");
+        assert_eq!(remote.dns, RemoteMember::new(identity(SANDBOX), ip));
+        assert!(remote.dns.is_some());
         assert_eq!(parse_mac("zz:00:00:00:00:00"), None);
+    }
+
+    #[test]
+    fn records_of_older_hosts_are_reachable_not_named() {
+        let old = r#"{"host":"192.168.50.2","mac":"02:42:0a:00:00:03","ip":"10.0.0.3"}"#;
+        let back: PeerRecord = serde_json::from_str(old).expect("decode");
+        assert_eq!(back, record(None));
+        assert_eq!(serde_json::to_string(&back).expect("encode"), old);
+        let remote = back.remote().expect("valid");
+        assert_eq!(remote.peer.ip, Some("10.0.0.3".parse().expect("ip")));
+        assert_eq!(remote.dns, None);
+    }
+
+    #[test]
+    fn invalid_sandbox_id_keeps_the_peer_without_names() {
+        let remote = record(Some(identity("not-hex"))).remote().expect("valid");
+        assert_eq!(remote.peer.host, Ipv4Addr::new(192, 168, 50, 2));
+        assert_eq!(remote.dns, None);
+        let no_ip = PeerRecord {
+            ip: None,
+            ..record(Some(identity(SANDBOX)))
+        };
+        assert_eq!(no_ip.remote().expect("valid").dns, None);
     }
 }

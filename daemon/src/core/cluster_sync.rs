@@ -135,6 +135,7 @@ impl Core {
         if let Some(entry) = self.state().networks.get_mut(&record.id) {
             entry.phase = Phase::Ready;
         }
+        self.publish_dns();
         tracing::info!(network = %record.name, id = %record.id, "global network adopted");
         self.emit(
             "network",
@@ -172,6 +173,7 @@ impl Core {
         if let Err(err) = self.store.commit(&[record.delete()]) {
             tracing::warn!(network = %record.name, error = %err, "forget global network record");
         }
+        self.publish_dns();
         tracing::info!(network = %record.name, id = %record.id, "global network removed elsewhere");
         self.emit(
             "network",

@@ -2,16 +2,21 @@
 //! endpoints, the core writes an immutable snapshot of the records that the
 //! resolver process (cnm-dns, see daemon/dns) swaps in within ~25 ms. The
 //! resolver is its own process so names keep resolving while cnmd is down.
+//! On overlay networks the records of other hosts' endpoints come from the
+//! cluster store ([`DnsIdentity`] travels in each endpoint's record).
 
+use std::collections::{BTreeMap, HashSet};
+use std::net::IpAddr;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{mpsc, Arc, Mutex};
 
 use cnm_dns::{is_valid_name, MemberBuilder, NetworkBuilder, ResolverCommand, Snapshot};
+use serde::{Deserialize, Serialize};
 
 use super::state::{Phase, State};
 use super::{full_message, Core, CoreError};
-use crate::model::{short_id, NetworkRecord};
+use crate::model::{short_id, EndpointRecord, NetworkRecord, SandboxRecord};
 
 /// The network option that turns embedded DNS off (`-o dns=false`).
 pub const DNS_OPTION: &str = "dns";
@@ -65,10 +70,11 @@ impl DnsFeed {
 }
 
 impl Core {
-    /// Tells the resolver about a change. The write happens on the
-    /// snapshot thread: building the snapshot is O(records), which a connect
-    /// should not wait for (records still follow within ~50 ms).
-    pub(super) fn publish_dns(&self) {
+    /// Tells the resolver about a change (here, or of another host's
+    /// endpoints). The write happens on the snapshot thread: building the
+    /// snapshot is O(records), which a connect should not wait for (records
+    /// still follow within ~50 ms).
+    pub(crate) fn publish_dns(&self) {
         let Some(feed) = &self.dns else { return };
         let woken = feed
             .wake
@@ -116,11 +122,27 @@ impl Core {
         let Some(feed) = &self.dns else { return };
         let _writing = feed.writing.lock().unwrap_or_else(|e| e.into_inner());
         let generation = feed.generation.fetch_add(1, Ordering::Relaxed) + 1;
-        let snapshot = build_snapshot(&self.state(), generation);
+        // Read before the state lock is taken: the cluster's peer table and
+        // the core's state are never locked together, in either order.
+        let remote = self
+            .cluster
+            .get()
+            .map(|c| c.remote_dns_members())
+            .unwrap_or_default();
+        let snapshot = build_snapshot(&self.state(), &remote, generation);
         let written = snapshot.and_then(|s| s.write_atomic(&feed.paths.snapshot));
         if let Err(err) = written {
             tracing::error!(error = %err, "cannot write the DNS snapshot; names may be stale");
         }
+    }
+
+    /// What the other hosts' DNS should know endpoint `endpoint_id` by
+    /// (asked while the endpoint is being connected).
+    pub(crate) fn dns_identity(&self, endpoint_id: &str) -> Option<DnsIdentity> {
+        let st = self.state();
+        let endpoint = &st.endpoints.get(endpoint_id)?.record;
+        let sandbox = st.sandboxes.get(&endpoint.sandbox_id)?;
+        Some(DnsIdentity::of(sandbox, endpoint))
     }
 
     /// The resolver's query counters as it last wrote them.
@@ -157,15 +179,83 @@ pub(super) fn dns_unavailable(driver: &str) -> Option<String> {
     })
 }
 
-/// Whether a network gets embedded DNS: user-defined bridge networks, as in
-/// Docker (not the default `bridge`), unless `-o dns=false`.
+/// Whether a network gets embedded DNS: user-defined bridge and overlay
+/// networks, as in Docker (not the default `bridge`), unless `-o dns=false`.
+/// An overlay network's gateway is the same address on every host, on the
+/// host's own bridge, so each host answers for it locally.
 pub(super) fn dns_enabled(net: &NetworkRecord) -> bool {
-    net.driver == "bridge"
+    matches!(net.driver.as_str(), "bridge" | "overlay")
         && !net.builtin
         && net.options.get(DNS_OPTION).is_none_or(|v| v != "false")
 }
 
-fn build_snapshot(st: &State, generation: u64) -> Result<Snapshot, cnm_dns::SnapshotError> {
+/// What the embedded DNS knows an endpoint by: its sandbox (whose 12-hex
+/// short id is a name too), the sandbox's name and the endpoint's aliases
+/// (where the bundled runtime puts the hostname). Overlay endpoints carry it
+/// to the other hosts in their record in the cluster store.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DnsIdentity {
+    /// 64 hex digits.
+    pub sandbox_id: String,
+    pub name: String,
+    #[serde(default)]
+    pub aliases: Vec<String>,
+}
+
+impl DnsIdentity {
+    fn of(sandbox: &SandboxRecord, endpoint: &EndpointRecord) -> Self {
+        DnsIdentity {
+            sandbox_id: sandbox.id.clone(),
+            name: sandbox.name.to_string(),
+            aliases: endpoint.aliases.clone(),
+        }
+    }
+}
+
+/// An endpoint on another host, as this host's resolver serves it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RemoteMember {
+    identity: DnsIdentity,
+    ip: IpAddr,
+}
+
+impl RemoteMember {
+    /// None for an identity the resolver would refuse (a sandbox id that is
+    /// not 64 hex digits): one bad record must not stop every name.
+    pub fn new(identity: DnsIdentity, ip: IpAddr) -> Option<Self> {
+        let id = &identity.sandbox_id;
+        let valid = id.len() == 64 && id.bytes().all(|b| b.is_ascii_hexdigit());
+        valid.then_some(RemoteMember { identity, ip })
+    }
+}
+
+/// Other hosts' endpoints by network id.
+pub type RemoteMembers = BTreeMap<String, Vec<RemoteMember>>;
+
+/// The record of one endpoint: the sandbox's name, the endpoint's aliases
+/// and the short id, those that are valid DNS names.
+fn member(
+    sandbox_id: &str,
+    name: &str,
+    aliases: &[String],
+    addrs: impl IntoIterator<Item = IpAddr>,
+) -> MemberBuilder {
+    let names = std::iter::once(name)
+        .chain(aliases.iter().map(String::as_str))
+        .chain(std::iter::once(short_id(sandbox_id)))
+        .filter(|n| is_valid_name(n))
+        .map(str::to_owned);
+    addrs.into_iter().fold(
+        MemberBuilder::new(sandbox_id.to_owned()).names(names),
+        MemberBuilder::addr,
+    )
+}
+
+fn build_snapshot(
+    st: &State,
+    remote: &RemoteMembers,
+    generation: u64,
+) -> Result<Snapshot, cnm_dns::SnapshotError> {
     let mut builder = Snapshot::builder(generation);
     for entry in st.networks.values().filter(|e| e.phase == Phase::Ready) {
         let net = &entry.record;
@@ -183,6 +273,7 @@ fn build_snapshot(st: &State, generation: u64) -> Result<Snapshot, cnm_dns::Snap
         for upstream in &net.dns_servers {
             network = network.upstream(*upstream);
         }
+        let mut taken = HashSet::new();
         for ep in st
             .endpoints_of_network(&net.id)
             .filter(|e| e.phase == Phase::Ready)
@@ -190,16 +281,19 @@ fn build_snapshot(st: &State, generation: u64) -> Result<Snapshot, cnm_dns::Snap
             let Some(sandbox) = st.sandboxes.get(&ep.record.sandbox_id) else {
                 continue;
             };
-            let names = std::iter::once(sandbox.name.as_str())
-                .chain(ep.record.aliases.iter().map(String::as_str))
-                .chain(std::iter::once(short_id(&sandbox.id)))
-                .filter(|n| is_valid_name(n))
-                .map(str::to_owned);
-            let mut member = MemberBuilder::new(sandbox.id.clone()).names(names);
-            for addr in ep.record.addresses() {
-                member = member.addr(addr.ip());
+            let addrs: Vec<IpAddr> = ep.record.addresses().map(|a| a.ip()).collect();
+            taken.extend(addrs.iter().copied());
+            let name = sandbox.name.as_str();
+            network = network.member(member(&sandbox.id, name, &ep.record.aliases, addrs));
+        }
+        // An address held here (or by an earlier record) wins: a host back
+        // after its lease expired may announce an address another host has
+        // taken meanwhile, and a duplicate would fail the whole snapshot.
+        for m in remote.get(&net.id).into_iter().flatten() {
+            if taken.insert(m.ip) {
+                let id = &m.identity;
+                network = network.member(member(&id.sandbox_id, &id.name, &id.aliases, [m.ip]));
             }
-            network = network.member(member);
         }
         builder = builder.network(network);
     }
@@ -208,3 +302,7 @@ fn build_snapshot(st: &State, generation: u64) -> Result<Snapshot, cnm_dns::Snap
     }
     builder.build()
 }
+
+#[cfg(test)]
+#[path = "dns_sync_tests.rs"]
+mod tests;

@@ -38,7 +38,7 @@ mod state;
 pub use bridges::{BridgeMac, BridgeView};
 pub use connect::{ConnectRequest, SandboxSelector};
 pub use disconnect::DisconnectRequest;
-pub use dns_sync::DnsPaths;
+pub use dns_sync::{DnsIdentity, DnsPaths, RemoteMember, RemoteMembers};
 pub use drivers::Drivers;
 pub use error::{full_message, CoreError};
 pub use events::{Event, EventFilter};

@@ -61,7 +61,7 @@ pub fn cases() -> Vec<Case> {
 }
 
 /// `dig +short` from inside `c` against `server`; the answer lines.
-fn dig(c: &Container, server: &str, name: &str) -> Vec<String> {
+pub(crate) fn dig(c: &Container, server: &str, name: &str) -> Vec<String> {
     let out = c.exec(&[
         "dig",
         "+short",
@@ -88,7 +88,7 @@ fn wait_until_resolves(c: &Container, server: &str, name: &str) -> Vec<String> {
 }
 
 /// The response status ("NOERROR", "NXDOMAIN", …) or the failure text.
-fn dig_status(c: &Container, server: &str, name: &str) -> String {
+pub(crate) fn dig_status(c: &Container, server: &str, name: &str) -> String {
     let out = c.exec(&["dig", "+time=1", "+tries=2", &format!("@{server}"), name]);
     out.stdout
         .split("status: ")

@@ -23,6 +23,7 @@ mod limits;
 mod macvlan;
 mod observability;
 mod overlay;
+mod overlay_dns;
 mod persistence;
 mod plugin_ports;
 mod plugins;
@@ -65,5 +66,6 @@ fn main() -> ExitCode {
         group("plugins", plugins::cases()),
         group("plugin_ports", plugin_ports::cases()),
         group("overlay", overlay::cases()),
+        group("overlay_dns", overlay_dns::cases()),
     ])
 }

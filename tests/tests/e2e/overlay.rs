@@ -42,7 +42,7 @@ pub fn cases() -> Vec<Case> {
 
 /// Polls `check` every 100 ms until it holds or `limit` passes; returns how
 /// long it took.
-fn wait_until(limit: Duration, what: &str, mut check: impl FnMut() -> bool) -> Duration {
+pub(crate) fn wait_until(limit: Duration, what: &str, mut check: impl FnMut() -> bool) -> Duration {
     let start = Instant::now();
     while !check() {
         assert!(start.elapsed() < limit, "{what}: not within {limit:?}");
@@ -51,14 +51,14 @@ fn wait_until(limit: Duration, what: &str, mut check: impl FnMut() -> bool) -> D
     start.elapsed()
 }
 
-fn listed_as_global(host: &Host, name: &str) -> bool {
+pub(crate) fn listed_as_global(host: &Host, name: &str) -> bool {
     host.ls()
         .iter()
         .any(|r| r.name == name && r.scope == "global")
 }
 
 /// Connects `c` on `host` and returns its IPv4 address (no prefix).
-fn connect(host: &Host, net: &str, c: &Container) -> String {
+pub(crate) fn connect(host: &Host, net: &str, c: &Container) -> String {
     host.connect_named(net, c, &[]);
     let addrs = c.ipv4_addrs("eth0");
     let first = addrs.first().expect("an IPv4 address on eth0");
