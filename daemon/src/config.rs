@@ -84,7 +84,8 @@ pub struct Config {
     #[arg(long = "metrics-addr", value_name = "ADDR")]
     pub metrics_addr: Option<std::net::SocketAddr>,
     /// Cluster store of global (overlay) networks:
-    /// `etcd://HOST:PORT[,HOST:PORT…]`. Without it cnmd is single-host.
+    /// `etcd://HOST:PORT[,HOST:PORT…]`, or `etcds://…` for TLS (with
+    /// --cluster-cacert). Without it cnmd is single-host.
     #[arg(long = "cluster-store", value_name = "URL")]
     pub cluster_store: Option<String>,
     /// This host's underlay address, `IP[:PORT]`: the source of its VXLAN
@@ -95,6 +96,17 @@ pub struct Config {
     /// lease; kept alive every third of it).
     #[arg(long = "cluster-ttl", default_value_t = 15, value_name = "SECONDS")]
     pub cluster_ttl: u64,
+    /// CA certificate (PEM) that etcd's certificate must chain to; needed
+    /// by an `etcds://` cluster store.
+    #[arg(long = "cluster-cacert", value_name = "PATH")]
+    pub cluster_cacert: Option<PathBuf>,
+    /// Client certificate (PEM) for an etcd that requires one
+    /// (`--client-cert-auth`); with --cluster-key.
+    #[arg(long = "cluster-cert", value_name = "PATH")]
+    pub cluster_cert: Option<PathBuf>,
+    /// Private key (PEM) of --cluster-cert.
+    #[arg(long = "cluster-key", value_name = "PATH")]
+    pub cluster_key: Option<PathBuf>,
     /// UDP port of the VXLAN tunnels of overlay networks.
     #[arg(long = "vxlan-port", default_value_t = 4789, value_name = "PORT")]
     pub vxlan_port: u16,
@@ -173,9 +185,25 @@ impl Config {
         cnm_plugin::PluginDirs::new(self.run_root.join("plugins"), self.plugin_spec_dir.clone())
     }
 
-    /// The checked `--cluster-*` flags; None without `--cluster-store`.
+    /// The checked `--cluster-*` flags, etcd's TLS files loaded; None
+    /// without `--cluster-store`.
     pub fn cluster(&self) -> anyhow::Result<Option<crate::cluster::ClusterConfig>> {
+        let tls = crate::cluster::TlsFlags {
+            ca: self.cluster_cacert.as_deref(),
+            cert: self.cluster_cert.as_deref(),
+            key: self.cluster_key.as_deref(),
+        };
         let Some(store) = &self.cluster_store else {
+            if let Some((flag, _)) = [
+                ("--cluster-cacert", tls.ca.is_some()),
+                ("--cluster-cert", tls.cert.is_some()),
+                ("--cluster-key", tls.key.is_some()),
+            ]
+            .into_iter()
+            .find(|(_, given)| *given)
+            {
+                anyhow::bail!("{flag} needs --cluster-store");
+            }
             return Ok(None);
         };
         crate::cluster::ClusterConfig::parse(
@@ -183,6 +211,7 @@ impl Config {
             self.cluster_advertise.as_deref(),
             self.cluster_ttl,
             self.vxlan_port,
+            tls,
         )
         .map(Some)
     }

@@ -262,6 +262,39 @@ mod tests {
     }
 
     #[test]
+    fn cluster_tls_keys_apply_and_flags_win() {
+        let json = r#"{"cluster-store": "etcds://10.0.0.1:2379",
+            "cluster-cacert": "/etc/cnm/etcd/ca.pem", "cluster-cert": "/etc/cnm/etcd/cert.pem",
+            "cluster-key": "/etc/cnm/etcd/key.pem"}"#;
+        let config = load_with(json, &[]).expect("loads");
+        assert_eq!(
+            config.cluster_store.as_deref(),
+            Some("etcds://10.0.0.1:2379")
+        );
+        assert_eq!(
+            config.cluster_cacert,
+            Some(PathBuf::from("/etc/cnm/etcd/ca.pem"))
+        );
+        assert_eq!(
+            config.cluster_cert,
+            Some(PathBuf::from("/etc/cnm/etcd/cert.pem"))
+        );
+        assert_eq!(
+            config.cluster_key,
+            Some(PathBuf::from("/etc/cnm/etcd/key.pem"))
+        );
+        let config = load_with(json, &["--cluster-cacert", "/tmp/other-ca.pem"]).expect("loads");
+        assert_eq!(
+            config.cluster_cacert,
+            Some(PathBuf::from("/tmp/other-ca.pem"))
+        );
+        assert_eq!(
+            config.cluster_key,
+            Some(PathBuf::from("/etc/cnm/etcd/key.pem"))
+        );
+    }
+
+    #[test]
     fn unknown_keys_and_bad_values_name_the_key() {
         let err = load_with(r#"{"log-level": "info", "bogus-key": 1}"#, &[]).expect_err("unknown");
         assert!(

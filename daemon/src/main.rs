@@ -10,6 +10,7 @@ mod docker_plugin;
 mod ipam;
 mod metrics;
 mod model;
+mod pem;
 mod ports;
 mod store;
 
@@ -65,6 +66,8 @@ fn run(config: Config) -> anyhow::Result<()> {
     // Checked first: a refused listener (plain TCP, missing TLS files)
     // must stop cnmd before it touches any state.
     let listen = config.listen_plan()?;
+    // So are the cluster flags and etcd's TLS files.
+    let cluster_config = config.cluster()?;
     config.prepare_dirs()?;
     // Held for the daemon's life: a second cnmd on the same root would
     // corrupt the kernel/store mirror.
@@ -76,7 +79,7 @@ fn run(config: Config) -> anyhow::Result<()> {
     let firewall = cnm_firewall::NftFirewall::new().context("open the nftables firewall")?;
     let mut drivers =
         Drivers::builtin(config.pools()?).with_plugins(config.plugin_dirs(), store.clone());
-    let cluster = cluster::join(&config, &mut drivers)?;
+    let cluster = cluster::join(cluster_config, &mut drivers)?;
     let core = Core::start(CoreParts {
         store: store.clone(),
         drivers,

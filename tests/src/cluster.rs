@@ -2,15 +2,19 @@
 //! joins N test hosts (each a [`Host`] with its own cnmd, `eth0` on the
 //! underlay at 192.168.240.(i+1)/24) and runs a real etcd on
 //! 192.168.240.254:2379, with its own data dir. Every cluster has its own
-//! namespaces, so clusters of parallel tests never meet.
+//! namespaces, so clusters of parallel tests never meet. etcd speaks plain
+//! HTTP, or only TLS with [`Cluster::start_tls`].
 
 use std::net::{SocketAddr, TcpStream};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use crate::exec::{run_with_timeout, CmdOutput};
 use crate::netns::{unique_base_name, NetNs};
+use crate::pki::TlsFiles;
 use crate::traffic::in_netns;
-use crate::Host;
+use crate::{binaries, Host};
 
 /// etcd's address on the underlay.
 pub const ETCD_IP: &str = "192.168.240.254";
@@ -26,18 +30,59 @@ pub const CLUSTER: &[crate::Need] = &[
     crate::Need::Tool("etcd"),
 ];
 
+/// TLS on etcd's client port ([`Cluster::start_tls`]).
+pub struct EtcdTls {
+    /// etcd's certificate and key (`--cert-file`, `--key-file`; name
+    /// [`ETCD_IP`] in it) and the CA it trusts for client certificates
+    /// (`--trusted-ca-file`).
+    pub server: TlsFiles,
+    /// `--client-cert-auth`: etcd refuses clients without a certificate
+    /// from that CA.
+    pub client_cert_auth: bool,
+}
+
+/// cnmd's flags for a TLS etcd: `--cluster-cacert CA`, and the client
+/// certificate and key when given.
+pub fn tls_flags(ca: &Path, client: Option<&TlsFiles>) -> Vec<String> {
+    let mut flags = vec!["--cluster-cacert".to_owned(), ca.display().to_string()];
+    if let Some(client) = client {
+        flags.extend([
+            "--cluster-cert".to_owned(),
+            client.cert.display().to_string(),
+            "--cluster-key".to_owned(),
+            client.key.display().to_string(),
+        ]);
+    }
+    flags
+}
+
 pub struct Cluster {
     /// Dropped first: cnmd goes before etcd and the underlay.
     pub hosts: Vec<Host>,
     etcd: Option<Child>,
     underlay: NetNs,
     _etcd_dir: tempfile::TempDir,
+    /// `etcd://…` or `etcds://…`.
+    store: String,
+    /// Underlay slots taken (hosts and refused starts): the next one's index.
+    joined: usize,
 }
 
 impl Cluster {
     /// Starts the underlay, etcd, and `n` hosts joined with `--cluster-ttl
     /// ttl` (seconds).
     pub fn start(n: usize, ttl: u64) -> Cluster {
+        Cluster::launch(n, ttl, None, &[])
+    }
+
+    /// As [`Cluster::start`], with etcd serving only TLS with `tls`, and
+    /// the hosts joining with `etcds://` and `host_args` (see
+    /// [`tls_flags`]).
+    pub fn start_tls(n: usize, ttl: u64, tls: &EtcdTls, host_args: &[String]) -> Cluster {
+        Cluster::launch(n, ttl, Some(tls), host_args)
+    }
+
+    fn launch(n: usize, ttl: u64, tls: Option<&EtcdTls>, host_args: &[String]) -> Cluster {
         let underlay = NetNs::create(&format!("{}-ul", unique_base_name()));
         // A fixed MAC: a bridge without one takes its lowest port's, so a
         // host leaving would change etcd's MAC under the others' ARP caches.
@@ -56,33 +101,78 @@ impl Cluster {
             .prefix("cnmt-etcd-")
             .tempdir()
             .expect("etcd dir");
-        let etcd = start_etcd(&underlay, etcd_dir.path());
+        let etcd = start_etcd(&underlay, etcd_dir.path(), tls);
+        let scheme = if tls.is_some() { "etcds" } else { "etcd" };
         let mut cluster = Cluster {
             hosts: Vec::new(),
             etcd: Some(etcd),
             underlay,
             _etcd_dir: etcd_dir,
+            store: format!("{scheme}://{ETCD_IP}:2379"),
+            joined: 0,
         };
         cluster.wait_for_etcd();
         let ttl = ttl.to_string();
-        for i in 0..n {
+        for _ in 0..n {
+            let i = cluster.take_slot();
             let ip = Cluster::host_ip(i);
-            let store = format!("etcd://{ETCD_IP}:2379");
             let ul = cluster.underlay.name().to_owned();
-            let host = Host::start_prepared(
-                |ns| join_underlay(&ul, ns, i, &ip),
-                &[
-                    "--cluster-store",
-                    &store,
-                    "--cluster-advertise",
-                    &ip,
-                    "--cluster-ttl",
-                    &ttl,
-                ],
-            );
+            let mut args = vec![
+                "--cluster-store",
+                &cluster.store,
+                "--cluster-advertise",
+                &ip,
+                "--cluster-ttl",
+                &ttl,
+            ];
+            args.extend(host_args.iter().map(String::as_str));
+            let host = Host::start_prepared(|ns| join_underlay(&ul, ns, i, &ip), &args);
             cluster.hosts.push(host);
         }
         cluster
+    }
+
+    /// The `--cluster-store` of the hosts: `etcd://…`, or `etcds://…` when
+    /// etcd speaks TLS.
+    pub fn store(&self) -> &str {
+        &self.store
+    }
+
+    /// Runs cnmd as one more host on the underlay, with `--cluster-store
+    /// store` and `args`, and returns its output; panics unless it refuses
+    /// to start (exits non-zero) within `limit`.
+    pub fn start_refused(&mut self, store: &str, args: &[String], limit: Duration) -> CmdOutput {
+        let i = self.take_slot();
+        let ip = Cluster::host_ip(i);
+        let ns = NetNs::create(&unique_base_name());
+        join_underlay(self.underlay.name(), &ns, i, &ip);
+        let dir = tempfile::Builder::new()
+            .prefix("cnmt-refused-")
+            .tempdir()
+            .expect("temp dir");
+        let cnmd = binaries::cnmd();
+        let mut cmd = ns.command(&[&cnmd.to_string_lossy()]);
+        cmd.arg("--root")
+            .arg(dir.path().join("root"))
+            .arg("--run-root")
+            .arg(dir.path().join("run"))
+            .args(["--cluster-store", store, "--cluster-advertise", &ip])
+            .args(args);
+        let start = Instant::now();
+        let out = run_with_timeout(&mut cmd, limit + Duration::from_secs(5));
+        let took = start.elapsed();
+        assert!(
+            !out.success() && !out.timed_out(),
+            "cnmd did not refuse to start: {out}"
+        );
+        assert!(took < limit, "cnmd took {took:?} to refuse: {out}");
+        out
+    }
+
+    fn take_slot(&mut self) -> usize {
+        self.joined += 1;
+        assert!(self.joined < 254, "the underlay /24 is full");
+        self.joined - 1
     }
 
     /// Underlay address of host `i`.
@@ -119,19 +209,39 @@ impl Cluster {
     }
 }
 
-fn start_etcd(underlay: &NetNs, dir: &std::path::Path) -> Child {
-    let client = format!("http://{ETCD_IP}:2379");
+fn start_etcd(underlay: &NetNs, dir: &Path, tls: Option<&EtcdTls>) -> Child {
     let data = dir.join("data");
     let log = std::fs::File::create(dir.join("etcd.log")).expect("etcd log");
-    Command::new("ip")
-        .args(["netns", "exec", underlay.name(), "etcd"])
+    let mut cmd = Command::new("ip");
+    cmd.args(["netns", "exec", underlay.name(), "etcd"])
         .args(["--name", "t", "--data-dir"])
-        .arg(&data)
-        .args([
-            "--listen-client-urls",
-            &format!("{client},http://127.0.0.1:2379"),
-        ])
-        .args(["--advertise-client-urls", &client])
+        .arg(&data);
+    let client = match tls {
+        None => {
+            let client = format!("http://{ETCD_IP}:2379");
+            cmd.args([
+                "--listen-client-urls",
+                &format!("{client},http://127.0.0.1:2379"),
+            ]);
+            client
+        }
+        // TLS only, on the one address its certificate names.
+        Some(tls) => {
+            let client = format!("https://{ETCD_IP}:2379");
+            cmd.args(["--listen-client-urls", &client])
+                .arg("--cert-file")
+                .arg(&tls.server.cert)
+                .arg("--key-file")
+                .arg(&tls.server.key)
+                .arg("--trusted-ca-file")
+                .arg(&tls.server.ca);
+            if tls.client_cert_auth {
+                cmd.arg("--client-cert-auth");
+            }
+            client
+        }
+    };
+    cmd.args(["--advertise-client-urls", &client])
         .args(["--listen-peer-urls", "http://127.0.0.1:2380"])
         .args(["--initial-advertise-peer-urls", "http://127.0.0.1:2380"])
         .args(["--initial-cluster", "t=http://127.0.0.1:2380"])

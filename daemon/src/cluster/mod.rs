@@ -21,6 +21,8 @@ mod ipam;
 pub mod keys;
 mod lease;
 mod peers;
+mod probe;
+mod tls;
 
 use std::future::Future;
 use std::net::Ipv4Addr;
@@ -33,6 +35,7 @@ use etcd_client::{Client, ConnectOptions};
 
 pub use ipam::{ClusterIpam, CLUSTER_IPAM};
 pub use peers::ClusterPeers;
+pub use tls::{EtcdTls, TlsFlags};
 
 use crate::core::Core;
 
@@ -45,8 +48,10 @@ const REQUEST_TIMEOUT: Duration = Duration::from_secs(4);
 pub struct ClusterConfig {
     /// As given (`etcd://HOST:PORT,…`), for messages.
     pub store: String,
-    /// `http://HOST:PORT` for each etcd member.
+    /// `http://HOST:PORT` (`https://` for `etcds://`) for each etcd member.
     pub endpoints: Vec<String>,
+    /// The CA and client certificate of an `etcds://` store.
+    pub tls: Option<EtcdTls>,
     /// This host's underlay address: VXLAN source, peers' destination.
     pub advertise: Ipv4Addr,
     pub ttl: u64,
@@ -59,14 +64,28 @@ impl ClusterConfig {
         advertise: Option<&str>,
         ttl: u64,
         vxlan_port: u16,
+        tls: TlsFlags<'_>,
     ) -> anyhow::Result<ClusterConfig> {
-        let members = store.strip_prefix("etcd://").with_context(|| {
-            format!("--cluster-store {store}: use etcd://HOST:PORT[,HOST:PORT…]")
-        })?;
+        // TLS is chosen by the scheme, not by the presence of a CA file:
+        // the store's URL alone then says how cnmd talks to etcd (in flags,
+        // daemon.json and every message), as `-H tcp://` with `--tlsverify`
+        // does for the API; and TLS files next to an `etcd://` store are
+        // refused rather than silently switching the store to TLS or
+        // silently ignored (a half-done move to TLS fails at start).
+        let (scheme, members) = store
+            .strip_prefix("etcds://")
+            .map(|m| ("https", m))
+            .or_else(|| store.strip_prefix("etcd://").map(|m| ("http", m)))
+            .with_context(|| {
+                format!(
+                    "--cluster-store {store}: use etcd://HOST:PORT[,HOST:PORT…] \
+                     (etcds:// for TLS)"
+                )
+            })?;
         let endpoints: Vec<String> = members
             .split(',')
             .filter(|m| !m.is_empty())
-            .map(|m| format!("http://{m}"))
+            .map(|m| format!("{scheme}://{m}"))
             .collect();
         if endpoints.is_empty() {
             anyhow::bail!("--cluster-store {store}: name at least one etcd member");
@@ -84,9 +103,12 @@ impl ClusterConfig {
         if !(5..=3600).contains(&ttl) {
             anyhow::bail!("--cluster-ttl {ttl}: use 5-3600 seconds");
         }
+        // Last: the only check that reads files.
+        let tls = EtcdTls::from_flags(scheme == "https", tls)?;
         Ok(ClusterConfig {
             store: store.to_owned(),
             endpoints,
+            tls,
             advertise,
             ttl,
             vxlan_port,
@@ -127,7 +149,8 @@ pub struct Cluster {
 
 impl Cluster {
     /// Connects to etcd and takes this host's lease. Fails (within a few
-    /// seconds) when no member answers.
+    /// seconds) when no member answers, or none can be used (TLS
+    /// handshake refused, plain HTTP to a TLS port), saying why.
     pub fn connect(config: ClusterConfig) -> anyhow::Result<Arc<Cluster>> {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
@@ -135,10 +158,21 @@ impl Cluster {
             .enable_all()
             .build()
             .context("start the cluster runtime")?;
-        let options = ConnectOptions::new()
+        runtime
+            .block_on(probe::members(
+                &config.endpoints,
+                config.tls.as_ref(),
+                REQUEST_TIMEOUT,
+            ))
+            .map_err(|reason| anyhow::anyhow!(reason))
+            .with_context(|| format!("connect to the cluster store {}", config.store))?;
+        let mut options = ConnectOptions::new()
             .with_connect_timeout(REQUEST_TIMEOUT)
             .with_timeout(REQUEST_TIMEOUT)
             .with_keep_alive(Duration::from_secs(2), Duration::from_secs(2));
+        if let Some(tls) = &config.tls {
+            options = options.with_tls(tls.client.clone());
+        }
         let endpoints = config.endpoints.clone();
         let client = runtime
             .block_on(async {
@@ -222,10 +256,10 @@ impl Cluster {
 /// With `--cluster-store`: connects, and registers the overlay driver and
 /// the cluster IPAM. The caller starts the watch once the core exists.
 pub fn join(
-    config: &crate::config::Config,
+    config: Option<ClusterConfig>,
     drivers: &mut crate::core::Drivers,
 ) -> anyhow::Result<Option<Arc<Cluster>>> {
-    let Some(cluster_config) = config.cluster()? else {
+    let Some(cluster_config) = config else {
         return Ok(None);
     };
     let cluster = Cluster::connect(cluster_config)?;
@@ -244,23 +278,61 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 mod tests {
     use super::*;
 
+    fn parse(store: &str, advertise: Option<&str>, ttl: u64) -> anyhow::Result<ClusterConfig> {
+        ClusterConfig::parse(store, advertise, ttl, 4789, TlsFlags::default())
+    }
+
     #[test]
     fn parses_store_and_advertise() {
-        let c = ClusterConfig::parse(
+        let c = parse(
             "etcd://10.0.0.1:2379,10.0.0.2:2379",
             Some("10.0.0.5:2376"),
             15,
-            4789,
         )
         .expect("valid");
         assert_eq!(
             c.endpoints,
             ["http://10.0.0.1:2379", "http://10.0.0.2:2379"]
         );
+        assert!(c.tls.is_none());
         assert_eq!(c.advertise, Ipv4Addr::new(10, 0, 0, 5));
-        assert!(ClusterConfig::parse("consul://x:1", Some("10.0.0.5"), 15, 4789).is_err());
-        assert!(ClusterConfig::parse("etcd://x:1", None, 15, 4789).is_err());
-        assert!(ClusterConfig::parse("etcd://x:1", Some("eth0"), 15, 4789).is_err());
-        assert!(ClusterConfig::parse("etcd://x:1", Some("10.0.0.5"), 1, 4789).is_err());
+        assert!(parse("consul://x:1", Some("10.0.0.5"), 15).is_err());
+        assert!(parse("etcd://x:1", None, 15).is_err());
+        assert!(parse("etcd://x:1", Some("eth0"), 15).is_err());
+        assert!(parse("etcd://x:1", Some("10.0.0.5"), 1).is_err());
+    }
+
+    #[test]
+    fn etcds_store_speaks_tls_and_needs_its_ca() {
+        let err = parse("etcds://10.0.0.1:2379", Some("10.0.0.5"), 15).expect_err("no CA");
+        assert!(err.to_string().contains("needs --cluster-cacert"), "{err}");
+        let dir = tempfile::tempdir().expect("temp dir");
+        let ca = dir.path().join("ca.pem");
+        let issued = rcgen::generate_simple_self_signed(vec!["etcd".to_owned()]).expect("CA");
+        std::fs::write(&ca, issued.cert.pem()).expect("write CA");
+        let tls = TlsFlags {
+            ca: Some(&ca),
+            ..TlsFlags::default()
+        };
+        let c = ClusterConfig::parse(
+            "etcds://10.0.0.1:2379,10.0.0.2:2379",
+            Some("10.0.0.5"),
+            15,
+            4789,
+            tls,
+        )
+        .expect("valid");
+        assert_eq!(
+            c.endpoints,
+            ["https://10.0.0.1:2379", "https://10.0.0.2:2379"]
+        );
+        assert!(c.tls.is_some());
+        let err = ClusterConfig::parse("etcd://10.0.0.1:2379", Some("10.0.0.5"), 15, 4789, tls)
+            .expect_err("CA with plain etcd://");
+        assert!(
+            err.to_string()
+                .starts_with("--cluster-cacert needs --cluster-store etcds://"),
+            "{err}"
+        );
     }
 }

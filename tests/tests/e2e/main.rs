@@ -24,6 +24,7 @@ mod macvlan;
 mod observability;
 mod overlay;
 mod overlay_dns;
+mod overlay_tls;
 mod persistence;
 mod plugin_ports;
 mod plugins;
@@ -67,5 +68,6 @@ fn main() -> ExitCode {
         group("plugin_ports", plugin_ports::cases()),
         group("overlay", overlay::cases()),
         group("overlay_dns", overlay_dns::cases()),
+        group("overlay_tls", overlay_tls::cases()),
     ])
 }

@@ -5,11 +5,11 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use anyhow::{anyhow, bail, Context};
-use rustls::pki_types::pem::{self, PemObject};
-use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+use anyhow::{bail, Context};
 use rustls::server::WebPkiClientVerifier;
 use rustls::{RootCertStore, ServerConfig};
+
+use crate::pem::{read_certs, read_key};
 
 /// `--tlscacert`, `--tlscert`, `--tlskey`.
 #[derive(Debug, Clone)]
@@ -71,8 +71,7 @@ impl TlsFiles {
                 .build()
                 .with_context(|| format!("--tlscacert {}", self.ca.display()))?;
         let certs = read_certs("--tlscert", &self.cert)?;
-        let key = PrivateKeyDer::from_pem_file(&self.key)
-            .map_err(|err| pem_error("--tlskey", &self.key, "private key", err))?;
+        let key = read_key("--tlskey", &self.key)?;
         let mut config = ServerConfig::builder_with_provider(provider)
             .with_safe_default_protocol_versions()
             .context("TLS protocol versions")?
@@ -87,25 +86,6 @@ impl TlsFiles {
             })?;
         config.alpn_protocols = vec![b"h2".to_vec()];
         Ok(Arc::new(config))
-    }
-}
-
-/// Every certificate in a PEM file; at least one.
-fn read_certs(flag: &str, path: &Path) -> anyhow::Result<Vec<CertificateDer<'static>>> {
-    let certs = CertificateDer::pem_file_iter(path)
-        .and_then(|iter| iter.collect::<Result<Vec<_>, _>>())
-        .map_err(|err| pem_error(flag, path, "certificate", err))?;
-    if certs.is_empty() {
-        bail!("{flag} {}: no PEM certificate in the file", path.display());
-    }
-    Ok(certs)
-}
-
-fn pem_error(flag: &str, path: &Path, what: &str, err: pem::Error) -> anyhow::Error {
-    match err {
-        pem::Error::Io(io) => anyhow!("{flag} {}: {io}", path.display()),
-        pem::Error::NoItemsFound => anyhow!("{flag} {}: no PEM {what} in the file", path.display()),
-        other => anyhow!("{flag} {}: not a PEM {what} ({other})", path.display()),
     }
 }
 
@@ -143,14 +123,5 @@ mod tests {
             err.starts_with("--tlscacert /nonexistent/ca.pem: "),
             "{err}"
         );
-    }
-
-    #[test]
-    fn a_file_without_certificates_is_named() {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let empty = dir.path().join("ca.pem");
-        std::fs::write(&empty, "not pem\n").expect("write");
-        let err = read_certs("--tlscacert", &empty).expect_err("no certs");
-        assert!(err.to_string().contains("no PEM certificate"), "{err}");
     }
 }
