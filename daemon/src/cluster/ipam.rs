@@ -294,6 +294,11 @@ impl Cluster {
         )))
     }
 
+    /// The value of an address key this host holds.
+    pub(super) fn address_holder(&self) -> String {
+        serde_json::json!({ "host": self.config.advertise.to_string() }).to_string()
+    }
+
     fn try_address(
         &self,
         network_id: &str,
@@ -301,7 +306,7 @@ impl Cluster {
         leased: bool,
     ) -> Result<bool, ClusterError> {
         let key = keys::address(network_id, ip);
-        let value = serde_json::json!({ "host": self.config.advertise.to_string() }).to_string();
+        let value = self.address_holder();
         let options = leased.then(|| PutOptions::new().with_lease(self.lease_id()));
         let txn = Txn::new()
             .when([Compare::create_revision(key.clone(), CompareOp::Equal, 0)])

@@ -37,22 +37,37 @@ impl Cluster {
             .iter()
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect();
-        let lease = self.lease_id();
         for (key, value) in owned {
-            let mut client = self.client();
-            let txn = Txn::new()
-                .when([Compare::create_revision(key.clone(), CompareOp::Equal, 0)])
-                .and_then([TxnOp::put(
-                    key.clone(),
-                    value,
-                    Some(PutOptions::new().with_lease(lease)),
-                )]);
-            let done = self.block(async move { client.txn(txn).await })?;
-            if !done.succeeded() {
+            if !self.claim_again(&key, &value)? {
                 tracing::error!(key = %key, "cannot announce again: another host holds it now");
             }
         }
         Ok(())
+    }
+
+    /// Binds `key` to this host's current lease, unless another host holds
+    /// it: written when absent, or when it still says what this host wrote
+    /// (under a lease that died with a restarted cnmd). False when taken.
+    pub(super) fn claim_again(&self, key: &str, value: &str) -> Result<bool, ClusterError> {
+        let lease = self.lease_id();
+        let put = || TxnOp::put(key, value, Some(PutOptions::new().with_lease(lease)));
+        let absent = Txn::new()
+            .when([Compare::create_revision(key, CompareOp::Equal, 0)])
+            .and_then([put()]);
+        let ours = Txn::new()
+            .when([Compare::value(key, CompareOp::Equal, value)])
+            .and_then([put()]);
+        for txn in [absent, ours] {
+            let mut client = self.client();
+            if self
+                .block(async move { client.txn(txn).await })?
+                .succeeded()
+            {
+                self.own(key, value);
+                return Ok(true);
+            }
+        }
+        Ok(false)
     }
 }
 

@@ -12,7 +12,7 @@ use std::time::Duration;
 use cnm_drivers::overlay::peers::{self as kernel, RemotePeer};
 use cnm_drivers::overlay::PeerTable;
 use cnm_drivers::EndpointSpec;
-use etcd_client::{EventType, GetOptions, PutOptions, WatchOptions};
+use etcd_client::{EventType, GetOptions, WatchOptions};
 use serde::{Deserialize, Serialize};
 
 use super::keys::{self, Parsed};
@@ -71,22 +71,8 @@ impl PeerTable for ClusterPeers {
     }
 
     fn publish(&self, network_id: &str, ep: &EndpointSpec) -> Result<(), String> {
-        let record = PeerRecord {
-            host: self.0.config.advertise,
-            mac: mac_text(ep.mac),
-            ip: ep.addresses.first().map(|a| a.ip()),
-            dns: self.0.core().and_then(|core| core.dns_identity(&ep.id)),
-        };
-        let value = serde_json::to_string(&record).map_err(|e| e.to_string())?;
-        let key = keys::endpoint(network_id, &ep.id);
-        let mut client = self.0.client();
-        let options = PutOptions::new().with_lease(self.0.lease_id());
-        let (k, v) = (key.clone(), value.clone());
-        self.0
-            .block(async move { client.put(k, v, Some(options)).await })
-            .map_err(|e| e.to_string())?;
-        self.0.own(&key, &value);
-        Ok(())
+        let (key, value) = self.0.endpoint_entry(network_id, ep)?;
+        self.0.put_leased(&key, &value).map_err(|e| e.to_string())
     }
 
     fn withdraw(&self, network_id: &str, endpoint_id: &str) -> Result<(), String> {
@@ -109,6 +95,24 @@ impl PeerTable for ClusterPeers {
                 tracing::warn!(network = %network_id, host = %peer.host, error = %err, "program overlay peer");
             }
         }
+    }
+}
+
+impl Cluster {
+    /// The key and value that announce this host's endpoint `ep`.
+    pub(super) fn endpoint_entry(
+        &self,
+        network_id: &str,
+        ep: &EndpointSpec,
+    ) -> Result<(String, String), String> {
+        let record = PeerRecord {
+            host: self.config.advertise,
+            mac: mac_text(ep.mac),
+            ip: ep.addresses.first().map(|a| a.ip()),
+            dns: self.core().and_then(|core| core.dns_identity(&ep.id)),
+        };
+        let value = serde_json::to_string(&record).map_err(|e| e.to_string())?;
+        Ok((keys::endpoint(network_id, &ep.id), value))
     }
 }
 

@@ -7,8 +7,9 @@
 use std::sync::Arc;
 
 use cnm_drivers::ipam::{IpamDriver, PoolsRestore};
-use cnm_drivers::Driver;
+use cnm_drivers::{Driver, EndpointSpec};
 
+use super::connect::endpoint_spec;
 use super::network_create::network_spec;
 use super::state::{Entry, Phase};
 use super::{Core, CoreError};
@@ -181,6 +182,22 @@ impl Core {
             &record.id,
             &[("name", record.name.as_str()), ("type", &record.driver)],
         );
+    }
+
+    /// This host's endpoints on global networks, for announcing them again
+    /// after a restart.
+    pub fn global_endpoints(&self) -> Vec<(String, EndpointSpec)> {
+        let st = self.state();
+        st.endpoints
+            .values()
+            .filter(|e| e.phase == Phase::Ready)
+            .filter(|e| {
+                st.networks
+                    .get(&e.record.network_id)
+                    .is_some_and(|n| n.record.scope == GLOBAL)
+            })
+            .map(|e| (e.record.network_id.clone(), endpoint_spec(&e.record)))
+            .collect()
     }
 
     /// Forgets the global networks the cluster store no longer lists.

@@ -37,6 +37,11 @@ pub fn cases() -> Vec<Case> {
             CLUSTER,
             host_cut_off_etcd_keeps_forwarding,
         ),
+        case(
+            "restarted_host_keeps_its_endpoints",
+            CLUSTER,
+            restarted_host_keeps_its_endpoints,
+        ),
     ]
 }
 
@@ -290,4 +295,49 @@ fn host_cut_off_etcd_keeps_forwarding() {
     c.cnm_ok(&["net", "create", "local"]);
     let l = c.container("l");
     c.connect_named("local", &l, &[]);
+}
+
+/// A cnmd restarted (kill -9) takes a new lease; the endpoints it kept were
+/// announced under the old one. Past that lease's TTL, the other hosts
+/// still reach them, and their addresses are still held.
+fn restarted_host_keeps_its_endpoints() {
+    let ttl = 5;
+    let mut cluster = Cluster::start(2, ttl);
+    cluster.hosts[0].cnm_ok(&[
+        "net",
+        "create",
+        "-d",
+        "overlay",
+        "--subnet",
+        "10.95.0.0/24",
+        "ov",
+    ]);
+    wait_until(Duration::from_secs(5), "network listed", || {
+        listed_as_global(&cluster.hosts[1], "ov")
+    });
+    let ca = cluster.hosts[0].container("ca");
+    let cb = cluster.hosts[1].container("cb");
+    let ia = connect(&cluster.hosts[0], "ov", &ca);
+    connect(&cluster.hosts[1], "ov", &cb);
+    wait_until(Duration::from_secs(5), "ping before the restart", || {
+        cb.ping(&ia).success()
+    });
+    cluster.hosts[0].kill9();
+    cluster.hosts[0].restart();
+    // Well past the old lease: had it taken the endpoint along, host b
+    // would have withdrawn the peer by now.
+    std::thread::sleep(Duration::from_secs(2 * ttl + 1));
+    let b = &cluster.hosts[1];
+    let peer = b.ip(&["neigh", "show", "nud", "permanent"]).stdout;
+    assert!(
+        peer.contains(&ia),
+        "host b withdrew host a's endpoint {ia} after a's restart: {peer}\n{}",
+        cluster.hosts[0].log_tail()
+    );
+    let out = cb.ping(&ia);
+    assert!(out.success(), "cb cannot reach ca after a's restart: {out}");
+    let thief = b.container("thief");
+    let out = b.connect("ov", &thief, &["--ip", &ia]);
+    assert!(!out.success(), "host b took ca's address {ia}: {out}");
+    assert!(out.stderr.contains("already in use"), "{out}");
 }
