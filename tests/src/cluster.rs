@@ -180,12 +180,27 @@ impl Cluster {
         format!("192.168.240.{}", i + 1)
     }
 
-    /// Drops etcd's packets to host `i` (a blackhole route in the underlay
-    /// namespace, where etcd runs): the host loses etcd but keeps the
-    /// underlay, which is bridged, not routed.
+    /// Drops the packets between etcd and host `i`, both ways (blackhole
+    /// routes in the underlay namespace, where etcd runs, and in the
+    /// host's): the host loses etcd, and etcd sees nothing the host sends,
+    /// but the host keeps the underlay, which is bridged, not routed.
     pub fn cut_off_etcd(&self, i: usize) {
         let target = format!("{}/32", Cluster::host_ip(i));
         self.underlay.ip_ok(&["route", "add", "blackhole", &target]);
+        let etcd = format!("{ETCD_IP}/32");
+        self.hosts[i]
+            .ns()
+            .ip_ok(&["route", "add", "blackhole", &etcd]);
+    }
+
+    /// Undoes [`Cluster::cut_off_etcd`].
+    pub fn reconnect_etcd(&self, i: usize) {
+        let target = format!("{}/32", Cluster::host_ip(i));
+        self.underlay.ip_ok(&["route", "del", "blackhole", &target]);
+        let etcd = format!("{ETCD_IP}/32");
+        self.hosts[i]
+            .ns()
+            .ip_ok(&["route", "del", "blackhole", &etcd]);
     }
 
     fn wait_for_etcd(&mut self) {

@@ -358,11 +358,7 @@ impl Cluster {
     }
 
     fn release_address(&self, network_id: &str, ip: IpAddr) -> Result<(), ClusterError> {
-        let key = keys::address(network_id, ip);
-        self.disown(&key);
-        let mut client = self.client();
-        self.block(async move { client.delete(key, None).await })?;
-        Ok(())
+        self.disown(&keys::address(network_id, ip))
     }
 
     /// Forgets a global network in etcd: definition, subnets, VXLAN id,

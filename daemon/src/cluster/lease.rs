@@ -71,6 +71,30 @@ impl Cluster {
     }
 }
 
+/// Deletes the keys given up while etcd was out of reach, every 2 s until
+/// it takes them. A key written again here meanwhile is spared (`own`
+/// takes it off the list).
+pub(super) async fn retry_deletes(cluster: Arc<Cluster>) {
+    loop {
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        let doomed: Vec<String> = lock(&cluster.doomed).iter().cloned().collect();
+        for key in doomed {
+            if !lock(&cluster.doomed).contains(&key) {
+                continue;
+            }
+            let mut client = cluster.client();
+            let deleted =
+                tokio::time::timeout(super::REQUEST_TIMEOUT, client.delete(key.clone(), None))
+                    .await;
+            if !matches!(deleted, Ok(Ok(_))) {
+                break; // still out of reach: wait for the next round
+            }
+            lock(&cluster.doomed).remove(&key);
+            tracing::info!(key = %key, "deleted from the cluster store after it came back");
+        }
+    }
+}
+
 /// Keeps the lease alive until cnmd exits; takes a new one when it is lost.
 pub(super) async fn keep_alive(cluster: Arc<Cluster>) {
     let period = Duration::from_secs((cluster.config.ttl / 3).max(1));

@@ -140,6 +140,10 @@ pub struct Cluster {
     /// Lease-bound keys this host wrote, to write again under a new lease
     /// if the old one expired while etcd was out of reach.
     owned: Mutex<std::collections::BTreeMap<String, String>>,
+    /// Lease-bound keys this host gave up while etcd was out of reach:
+    /// deleted by `retry_deletes` once it is back (else they would stay as
+    /// long as the lease lives, holding addresses and stale peers).
+    doomed: Mutex<std::collections::BTreeSet<String>>,
     core: OnceLock<std::sync::Weak<Core>>,
     peers: peers::PeerCache,
     /// Global networks created on this host: the watch, which sees them
@@ -188,6 +192,7 @@ impl Cluster {
             client,
             lease: AtomicI64::new(0),
             owned: Mutex::new(Default::default()),
+            doomed: Mutex::new(Default::default()),
             core: OnceLock::new(),
             peers: peers::PeerCache::default(),
             created_here: Mutex::new(Default::default()),
@@ -207,6 +212,7 @@ impl Cluster {
         let _ = self.core.set(Arc::downgrade(core));
         self.announce_again(core);
         self.runtime.spawn(lease::keep_alive(self.clone()));
+        self.runtime.spawn(lease::retry_deletes(self.clone()));
         self.runtime.spawn(peers::watch(self.clone()));
     }
 
@@ -306,11 +312,24 @@ impl Cluster {
 
     /// Remembers a lease-bound key this host wrote (see `owned`).
     fn own(&self, key: &str, value: &str) {
+        lock(&self.doomed).remove(key);
         lock(&self.owned).insert(key.to_owned(), value.to_owned());
     }
 
-    fn disown(&self, key: &str) {
+    /// Deletes a lease-bound key this host no longer holds. If etcd cannot
+    /// be reached the key is deleted later (see `doomed`) and the error
+    /// returned, for the caller to log.
+    fn disown(&self, key: &str) -> Result<(), ClusterError> {
         lock(&self.owned).remove(key);
+        let mut client = self.client();
+        let k = key.to_owned();
+        match self.block(async move { client.delete(k, None).await }) {
+            Ok(_) => Ok(()),
+            Err(err) => {
+                lock(&self.doomed).insert(key.to_owned());
+                Err(err)
+            }
+        }
     }
 }
 

@@ -42,6 +42,11 @@ pub fn cases() -> Vec<Case> {
             CLUSTER,
             restarted_host_keeps_its_endpoints,
         ),
+        case(
+            "disconnect_without_etcd_is_finished_later",
+            CLUSTER,
+            disconnect_without_etcd_is_finished_later,
+        ),
     ]
 }
 
@@ -340,4 +345,52 @@ fn restarted_host_keeps_its_endpoints() {
     let out = b.connect("ov", &thief, &["--ip", &ia]);
     assert!(!out.success(), "host b took ca's address {ia}: {out}");
     assert!(out.stderr.contains("already in use"), "{out}");
+}
+
+/// A disconnect while etcd is out of reach succeeds here; the endpoint and
+/// address keys it could not delete are deleted once etcd is back, long
+/// before the host's lease (60 s) would take them.
+fn disconnect_without_etcd_is_finished_later() {
+    let cluster = Cluster::start(2, 60);
+    let (a, b) = (&cluster.hosts[0], &cluster.hosts[1]);
+    a.cnm_ok(&[
+        "net",
+        "create",
+        "-d",
+        "overlay",
+        "--subnet",
+        "10.96.0.0/24",
+        "ov",
+    ]);
+    wait_until(Duration::from_secs(5), "network listed", || {
+        listed_as_global(b, "ov")
+    });
+    let (ca, cb) = (a.container("ca"), b.container("cb"));
+    let ia = connect(a, "ov", &ca);
+    connect(b, "ov", &cb);
+    let has_peer = || {
+        b.ip(&["neigh", "show", "nud", "permanent"])
+            .stdout
+            .contains(&ia)
+    };
+    wait_until(Duration::from_secs(5), "peer programmed on b", has_peer);
+    cluster.cut_off_etcd(0);
+    a.disconnect_ok("ov", &ca);
+    assert!(ca.link("eth0").is_none(), "eth0 left in ca");
+    assert!(
+        has_peer(),
+        "the peer went while etcd was cut off: the test proves nothing"
+    );
+    cluster.reconnect_etcd(0);
+    let took = wait_until(Duration::from_secs(15), "peer withdrawn on b", || {
+        !has_peer()
+    });
+    assert!(took < Duration::from_secs(15), "took {took:?}");
+    let again = b.container("again");
+    let out = b.connect("ov", &again, &["--ip", &ia]);
+    assert!(
+        out.success(),
+        "ca's address {ia} is still held: {out}\n{}",
+        a.log_tail()
+    );
 }
