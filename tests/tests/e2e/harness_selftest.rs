@@ -72,16 +72,27 @@ fn dead_pid() -> u32 {
 fn sweep_removes_dead_owner_only() {
     let dead = dead_pid();
     let stale_name = format!("cnmt-{dead}-0-c1");
-    let stale = NetNs::create(&stale_name);
     // A process left inside the stale namespace, as a crashed cnmd would be.
-    let mut orphan = stale
+    // It goes in before the namespace gets its stale name: the start-up
+    // sweep of a test process running alongside may take the namespace at
+    // any moment, and must then find the process in it too.
+    let made = NetNs::create(&unique_base_name());
+    let mut orphan = made
         .command(&["sleep", "600"])
         .spawn()
         .expect("spawn orphan");
+    let stale_path = Path::new(NETNS_DIR).join(&stale_name);
+    std::fs::File::create(&stale_path).expect("create the stale netns file");
+    run_ok(
+        Command::new("mount")
+            .arg("--bind")
+            .arg(made.path())
+            .arg(&stale_path),
+    );
+    drop(made); // its own name goes; the stale one is left behind, as a crashed run would
     let stale_dir = std::env::temp_dir().join(format!("cnmt-{dead}-0-selftest"));
     std::fs::create_dir_all(stale_dir.join("root")).expect("create stale dir");
     let live = NetNs::create(&unique_base_name());
-    std::mem::forget(stale); // leave it behind, as a crashed run would
 
     let report = sweep_dead_owners();
 
