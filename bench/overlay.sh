@@ -10,6 +10,7 @@
 #   O-ul   underlay bridge 192.168.241.254/24 and a real etcd on it
 #   O-h1, O-h2   hosts (eth0 192.168.241.1 / .2, MTU 1500), one cnmd each
 #   O-c1 on h1, O-c2 on h2: containers on overlay network "ov"
+#   O-k1, O-k2, O-kc1, O-kc2: the same VXLAN path built by hand (no cnm)
 # Usage (root): bench/overlay.sh   env: SECS=5 RUNS=3 REACH=20 CONNECTS=50
 #                                       CNM_BIN=<dir with cnmd, cnm, cnm-dns>
 set -euo pipefail
@@ -79,24 +80,51 @@ for i in 1 2; do
 done
 C2=$(ip -n "$P-c2" -4 -o addr show dev eth0 | awk '{print $4}' | cut -d/ -f1)
 
+# The kernel floor: the same data path built by hand, no cnm: hosts k1/k2
+# on the same underlay (.11/.12), each a bridge with a VXLAN device (VNI
+# 99, port 4790) and a veth to a container kc1/kc2 (10.97.0.1/.2), MTU
+# 1450 inside, a static flood entry toward the other host.
+for i in 1 2; do
+  ip netns add "$P-k$i"; ip netns add "$P-kc$i"
+  ip -n "$P-k$i" link set lo up; ip -n "$P-kc$i" link set lo up
+  ip -n "$P-k$i" link add eth0 type veth peer name "k$i" netns "$P-ul"
+  ip -n "$P-ul" link set "k$i" master ul0 up
+  ip -n "$P-k$i" addr add "192.168.241.1$i/24" dev eth0
+  ip -n "$P-k$i" link set eth0 up
+  ip -n "$P-k$i" link add br0 type bridge
+  ip -n "$P-k$i" link add vx0 type vxlan id 99 local "192.168.241.1$i" dstport 4790 nolearning
+  ip -n "$P-k$i" link set vx0 mtu 1450 master br0 up
+  ip -n "$P-k$i" link add v0 mtu 1450 type veth peer name eth0 netns "$P-kc$i"
+  ip -n "$P-k$i" link set v0 master br0 up
+  ip -n "$P-k$i" link set br0 up
+  ip -n "$P-kc$i" link set eth0 mtu 1450 up
+  ip -n "$P-kc$i" addr add "10.97.0.$i/24" dev eth0
+  other=$((3 - i))
+  bridge -n "$P-k$i" fdb append 00:00:00:00:00:00 dev vx0 dst "192.168.241.1$other"
+done
+
 # 1. Throughput: container to container across hosts, and host to host on
 # the underlay itself.
 ip netns exec "$P-c2" iperf3 -s -p 5201 >/dev/null 2>&1 & PIDS+=($!)
 ip netns exec "$P-h2" iperf3 -s -p 5202 >/dev/null 2>&1 & PIDS+=($!)
+ip netns exec "$P-kc2" iperf3 -s -p 5203 >/dev/null 2>&1 & PIDS+=($!)
 sleep 0.5
 gbps() {  # NS TARGET PORT -> receiver Gbit/s
   ip netns exec "$1" iperf3 -J -c "$2" -p "$3" -t "$SECS" |
     python3 -c 'import json,sys; print("%.2f" % (json.load(sys.stdin)["end"]["sum_received"]["bits_per_second"]/1e9))'
 }
 median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
-OV="" UL=""
+OV="" KV="" UL=""
 for ((r = 1; r <= RUNS; r++)); do
   OV+="$(gbps "$P-c1" "$C2" 5201) "
+  KV+="$(gbps "$P-kc1" 10.97.0.2 5203) "
   UL+="$(gbps "$P-h1" 192.168.241.2 5202) "
 done
 echo "iperf3 TCP across hosts, 1 stream, ${SECS}s x $RUNS runs (receiver Gbit/s)"
-printf '  %-9s median %6s   runs: %s\n' overlay "$(median <<<"$OV")" "$OV" underlay "$(median <<<"$UL")" "$UL"
-awk -v o="$(median <<<"$OV")" -v u="$(median <<<"$UL")" 'BEGIN { printf "  overlay/underlay = %.2f\n", o/u }'
+printf '  %-12s median %6s   runs: %s\n' overlay "$(median <<<"$OV")" "$OV" \
+  "bare vxlan" "$(median <<<"$KV")" "$KV" underlay "$(median <<<"$UL")" "$UL"
+awk -v o="$(median <<<"$OV")" -v k="$(median <<<"$KV")" -v u="$(median <<<"$UL")" 'BEGIN {
+  printf "  overlay/underlay = %.2f   overlay/bare vxlan = %.2f   bare vxlan/underlay = %.2f\n", o/u, o/k, k/u }'
 
 # 2 and 3: reachability of new remote endpoints, connect latency.
 python3 bench/overlay_reach.py --cnm "$BIN/cnm" --work "$WORK" --prefix "$P" \

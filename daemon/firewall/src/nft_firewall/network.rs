@@ -86,9 +86,9 @@ fn network_elements(net: &NetworkRules) -> Vec<SetElements> {
 }
 
 /// Host → 127.0.0.1:port → container needs 127.x sources routable out of the
-/// bridge (the kernel checks the output device). The guard chain drops
-/// 127.0.0.0/8 from non-loopback interfaces, which route_localnet would
-/// otherwise accept.
+/// bridge (the kernel checks the output device). The input and forward
+/// rules drop 127.0.0.0/8 from non-loopback interfaces, which
+/// route_localnet would otherwise let in.
 pub(super) fn enable_route_localnet(bridge: &str) -> Result<(), FirewallError> {
     // /proc/sys/net follows the calling thread's network namespace.
     let path = format!("/proc/sys/net/ipv4/conf/{bridge}/route_localnet");

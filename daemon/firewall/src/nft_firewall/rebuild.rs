@@ -28,7 +28,7 @@ impl Inner {
         self.networks = networks.iter().map(|n| (n.id.clone(), n.clone())).collect();
         self.published = valid.into_iter().map(|m| (m.key, m)).collect();
         self.written = fingerprint(&mut self.socket).map_err(FirewallError::ReadBack)?;
-        // After the guard chain exists: route_localnet is only safe with it.
+        // After the loopback rules exist: route_localnet is only safe with them.
         let mut first_error = None;
         for net in networks.iter().filter(|n| !n.internal) {
             if let Err(e) = super::network::enable_route_localnet(&net.bridge) {

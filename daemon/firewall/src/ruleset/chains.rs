@@ -12,20 +12,19 @@ use nftables::stmt::{JumpTarget, NATFamily, Statement};
 use nftables::types::{NfChainPolicy, NfChainType, NfFamily, NfHook};
 
 use super::expr::{
-    concat, ct, dnat_via_maps, fib_daddr_type, flag, has, is, is_not, meta, payload, prefix,
-    set_ref, string,
+    concat, ct, ct_original, dnat_via_maps, fib_daddr_type, flag, has, is, is_not, meta, payload,
+    prefix, set_ref, string,
 };
 use crate::names::{self, TABLE};
 
-const GUARD: &str = "guard";
+const INPUT: &str = "input";
 const PREROUTING: &str = "prerouting";
 const OUTPUT: &str = "output";
 const PUBLISH: &str = "publish";
 const FORWARD: &str = "forward";
 const POSTROUTING: &str = "postrouting";
 
-// Hook priorities (nft's raw, dstnat, filter, srcnat).
-const PRIO_RAW: i32 = -300;
+// Hook priorities (nft's dstnat, filter, srcnat).
 const PRIO_DSTNAT: i32 = -100;
 const PRIO_FILTER: i32 = 0;
 const PRIO_SRCNAT: i32 = 100;
@@ -42,7 +41,7 @@ pub(super) fn chains() -> Vec<Chain<'static>> {
         ..Chain::default()
     };
     vec![
-        base(GUARD, NfChainType::Filter, NfHook::Prerouting, PRIO_RAW),
+        base(INPUT, NfChainType::Filter, NfHook::Input, PRIO_FILTER),
         base(
             PREROUTING,
             NfChainType::NAT,
@@ -67,7 +66,7 @@ pub(super) fn chains() -> Vec<Chain<'static>> {
 }
 
 pub(super) fn rules() -> Vec<Rule<'static>> {
-    let mut rules = guard_rules();
+    let mut rules = input_rules();
     rules.extend(publish_rules());
     rules.extend(forward_rules());
     rules.extend(postrouting_rules());
@@ -106,23 +105,65 @@ fn oifname() -> Expression<'static> {
 
 /// Localhost publishing needs `route_localnet=1` on the bridges, which would
 /// also let anything on a non-loopback interface reach 127.0.0.0/8 services
-/// (CVE-2020-8558): loopback addresses arriving on any other interface are
-/// dropped before conntrack and NAT see them.
-fn guard_rules() -> Vec<Rule<'static>> {
+/// (CVE-2020-8558). Loopback addresses from any other interface are dropped
+/// where they could do harm: delivered here (this chain) or forwarded after
+/// a DNAT from a loopback address (`loopback_forward_rules`), as kube-proxy
+/// does in INPUT. Not in a prerouting chain: that would put these rules on
+/// every packet of every flow, bridged ones too (br_netfilter), and cost
+/// published ports and overlay networks several percent of throughput.
+///
+/// A reply to the host's own 127.0.0.1 → published port connection comes in
+/// on a bridge with its destination already translated back to 127.0.0.1,
+/// hence `ct direction original` on the destination rules.
+fn input_rules() -> Vec<Rule<'static>> {
     let not_lo = || is_not(meta(MetaKey::Iif), string("lo"));
+    let original = || is(ct("direction"), string("original"));
+    let v4 = || prefix("127.0.0.0", 8);
+    let v6 = || string("::1");
+    vec![
+        rule(
+            INPUT,
+            vec![
+                is(payload("ip", "daddr"), v4()),
+                not_lo(),
+                original(),
+                drop(),
+            ],
+        ),
+        rule(
+            INPUT,
+            vec![
+                is(payload("ip6", "daddr"), v6()),
+                not_lo(),
+                original(),
+                drop(),
+            ],
+        ),
+        rule(
+            INPUT,
+            vec![is(payload("ip", "saddr"), v4()), not_lo(), drop()],
+        ),
+        rule(
+            INPUT,
+            vec![is(payload("ip6", "saddr"), v6()), not_lo(), drop()],
+        ),
+    ]
+}
+
+/// Forwarded packets never come from the loopback interface: one whose
+/// source, or whose destination before DNAT (a client routing 127.0.0.1 to
+/// this host, a container sending to it through its bridge), is a loopback
+/// address is an attack on a port published on 127.0.0.1. Placed after the
+/// established shortcut: such a flow never gets established.
+fn loopback_forward_rules() -> Vec<Rule<'static>> {
     [
-        ("ip", "saddr", prefix("127.0.0.0", 8)),
-        ("ip", "daddr", prefix("127.0.0.0", 8)),
-        ("ip6", "saddr", string("::1")),
-        ("ip6", "daddr", string("::1")),
+        (ct_original("ip daddr"), prefix("127.0.0.0", 8)),
+        (ct_original("ip6 daddr"), string("::1")),
+        (payload("ip", "saddr"), prefix("127.0.0.0", 8)),
+        (payload("ip6", "saddr"), string("::1")),
     ]
     .into_iter()
-    .map(|(proto, field, addr)| {
-        rule(
-            GUARD,
-            vec![not_lo(), is(payload(proto, field), addr), drop()],
-        )
-    })
+    .map(|(field, addr)| rule(FORWARD, vec![is(field, addr), drop()]))
     .collect()
 }
 
@@ -209,7 +250,7 @@ fn publish_rules() -> Vec<Rule<'static>> {
 fn forward_rules() -> Vec<Rule<'static>> {
     let pair = || concat(vec![iifname(), oifname()]);
     let bridges = || set_ref(names::BRIDGES);
-    vec![
+    let mut rules = vec![
         // Nearly every packet belongs to a flow the rules below already let
         // start: one conntrack test instead of the whole chain per packet
         // (in either direction; egress would otherwise walk every rule).
@@ -223,6 +264,9 @@ fn forward_rules() -> Vec<Rule<'static>> {
                 accept(),
             ],
         ),
+    ];
+    rules.extend(loopback_forward_rules());
+    rules.extend([
         // icc=false: bridge-internal traffic dropped, hairpin to a published port kept.
         rule(
             FORWARD,
@@ -257,7 +301,8 @@ fn forward_rules() -> Vec<Rule<'static>> {
         ),
         // Container addresses are not reachable unless published; networks are isolated.
         rule(FORWARD, vec![is(oifname(), bridges()), drop()]),
-    ]
+    ]);
+    rules
 }
 
 fn hairpin(proto: &'static str, set: &'static str) -> Rule<'static> {

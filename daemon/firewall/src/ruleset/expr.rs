@@ -4,8 +4,8 @@
 use std::collections::HashSet;
 
 use nftables::expr::{
-    BinaryOperation, Expression, Fib, FibFlag, FibResult, Map, Meta, MetaKey, NamedExpression,
-    Payload, PayloadField, Prefix, CT,
+    BinaryOperation, CTDir, Expression, Fib, FibFlag, FibResult, Map, Meta, MetaKey,
+    NamedExpression, Payload, PayloadField, Prefix, CT,
 };
 use nftables::stmt::{Match, NATFamily, Operator, Statement, NAT};
 
@@ -40,6 +40,17 @@ pub(super) fn ct(key: &'static str) -> Expression<'static> {
         key: key.into(),
         family: None,
         dir: None,
+    }))
+}
+
+/// `ct original KEY` (`"ip daddr"`, …): a field of the connection's first
+/// packet as it arrived, before any NAT. nft's JSON spells the family in
+/// the key, not in `family`.
+pub(super) fn ct_original(key: &'static str) -> Expression<'static> {
+    Expression::Named(NamedExpression::CT(CT {
+        key: key.into(),
+        family: None,
+        dir: Some(CTDir::Original),
     }))
 }
 
