@@ -175,6 +175,12 @@ impl Cluster {
         self.joined - 1
     }
 
+    /// The underlay namespace (etcd's): a machine on the hosts' LAN that
+    /// knows no container subnet.
+    pub fn underlay(&self) -> &NetNs {
+        &self.underlay
+    }
+
     /// Underlay address of host `i`.
     pub fn host_ip(i: usize) -> String {
         format!("192.168.240.{}", i + 1)

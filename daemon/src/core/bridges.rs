@@ -78,15 +78,18 @@ impl Core {
     }
 }
 
-/// The Linux bridge of a bridge-driver network (its `bridge.name` option or
-/// the generated name); None for other drivers.
+/// The Linux bridge of a network that has one cnmd programs the firewall
+/// for: a bridge-driver network (its `bridge.name` option or the generated
+/// name) or an overlay network (its per-host `cnmo…` bridge); None for
+/// other drivers.
 pub(super) fn bridge_name(net: &NetworkRecord) -> Option<String> {
-    if net.driver != "bridge" {
-        return None;
-    }
-    match BridgeOptions::parse(&net.options).ok()?.bridge_name {
-        Some(name) => Some(name),
-        None => bridge_name_for(&net.id).ok(),
+    match net.driver.as_str() {
+        "bridge" => match BridgeOptions::parse(&net.options).ok()?.bridge_name {
+            Some(name) => Some(name),
+            None => bridge_name_for(&net.id).ok(),
+        },
+        "overlay" => cnm_drivers::overlay::bridge_name_for(&net.id).ok(),
+        _ => None,
     }
 }
 

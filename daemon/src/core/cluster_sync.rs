@@ -126,8 +126,10 @@ impl Core {
             .store
             .commit(&[record.put()])
             .map_err(CoreError::from)
-            .and_then(|()| driver.create_network(&spec).map_err(CoreError::from));
+            .and_then(|()| driver.create_network(&spec).map_err(CoreError::from))
+            .and_then(|()| self.add_to_firewall(&record));
         if let Err(err) = made {
+            let _ = self.firewall.remove_network(&record.id);
             let _ = driver.delete_network(&spec);
             let _ = self.store.commit(&[record.delete()]);
             self.state().networks.remove(&record.id);
@@ -166,6 +168,9 @@ impl Core {
             st.networks.remove(id);
             record
         };
+        if let Err(err) = self.firewall.remove_network(&record.id) {
+            tracing::warn!(network = %record.name, error = %err, "remove global network from the firewall");
+        }
         if let Ok(driver) = self.drivers.get(&record.driver) {
             if let Err(err) = driver.delete_network(&network_spec(&record)) {
                 tracing::warn!(network = %record.name, error = %err, "remove global network here");

@@ -89,14 +89,23 @@ impl Core {
 /// The firewall's view of a network; None for drivers without a bridge.
 pub(super) fn network_rules(net: &NetworkRecord) -> Option<NetworkRules> {
     let bridge = bridge_name(net)?;
-    let options = BridgeOptions::parse(&net.options).ok()?;
+    // An overlay network's bridge on this host is its way out and in, as
+    // a bridge network's is: egress masqueraded through this host, ports
+    // published here to its containers here; no bridge options to read.
+    let (masquerade, icc) = match net.driver.as_str() {
+        "bridge" => {
+            let options = BridgeOptions::parse(&net.options).ok()?;
+            (options.enable_ip_masquerade, options.enable_icc)
+        }
+        _ => (true, true),
+    };
     Some(NetworkRules {
         id: net.id.clone(),
         bridge,
         subnets: net.subnets.iter().map(|s| s.subnet).collect(),
         internal: net.internal,
-        masquerade: options.enable_ip_masquerade,
-        icc: options.enable_icc,
+        masquerade,
+        icc,
     })
 }
 

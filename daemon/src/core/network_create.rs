@@ -187,7 +187,7 @@ impl Core {
         Ok(())
     }
 
-    fn add_to_firewall(&self, record: &NetworkRecord) -> Result<(), CoreError> {
+    pub(super) fn add_to_firewall(&self, record: &NetworkRecord) -> Result<(), CoreError> {
         let Some(rules) = network_rules(record) else {
             return Ok(());
         };

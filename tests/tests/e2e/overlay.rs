@@ -6,7 +6,7 @@
 
 use std::time::{Duration, Instant};
 
-use cnm_tests::cluster::{Cluster, CLUSTER};
+use cnm_tests::cluster::{self, Cluster, CLUSTER};
 use cnm_tests::traffic::{sock, tcp_request, EchoServer, Proto};
 use cnm_tests::{case, Case, Container, Host};
 
@@ -46,6 +46,11 @@ pub fn cases() -> Vec<Case> {
             "disconnect_without_etcd_is_finished_later",
             CLUSTER,
             disconnect_without_etcd_is_finished_later,
+        ),
+        case(
+            "containers_reach_out_and_publish_ports",
+            CLUSTER,
+            containers_reach_out_and_publish_ports,
         ),
     ]
 }
@@ -393,4 +398,46 @@ fn disconnect_without_etcd_is_finished_later() {
         "ca's address {ia} is still held: {out}\n{}",
         a.log_tail()
     );
+}
+
+/// As on a bridge network, a container on an overlay network reaches the
+/// outside through its own host (masqueraded: the LAN knows no container
+/// subnet) and publishes ports there; `--internal` overlays have no way out.
+fn containers_reach_out_and_publish_ports() {
+    let cluster = Cluster::start(2, 15);
+    let (a, b) = (&cluster.hosts[0], &cluster.hosts[1]);
+    for args in [
+        &["--subnet", "10.97.0.0/24", "ov"][..],
+        &["--subnet", "10.98.0.0/24", "--internal", "closed"][..],
+    ] {
+        let mut create = vec!["net", "create", "-d", "overlay"];
+        create.extend_from_slice(args);
+        a.cnm_ok(&create);
+    }
+    wait_until(Duration::from_secs(5), "networks listed", || {
+        listed_as_global(b, "ov") && listed_as_global(b, "closed")
+    });
+    let lan = cluster::ETCD_IP;
+    let cb = b.container("cb");
+    connect(b, "ov", &cb);
+    let out = cb.ping(lan);
+    assert!(out.success(), "cb cannot reach {lan} on the LAN: {out}");
+
+    let web = a.container("web");
+    let _echo = EchoServer::start(web.ns(), Proto::Tcp, 80, "web");
+    a.connect_named("ov", &web, &["-p", "8080:80"]);
+    let host_a = Cluster::host_ip(0);
+    let reply = tcp_request(cluster.underlay(), sock(&host_a, 8080))
+        .unwrap_or_else(|e| panic!("{host_a}:8080 from the LAN: {e}\n{}", a.log_tail()));
+    assert_eq!(reply.tag, "web");
+    assert_eq!(
+        reply.peer.to_string(),
+        lan,
+        "the container should see the client's address"
+    );
+
+    let shut = b.container("shut");
+    connect(b, "closed", &shut);
+    let out = shut.ping(lan);
+    assert!(!out.success(), "an internal overlay reached {lan}: {out}");
 }
