@@ -66,6 +66,20 @@ pub(crate) fn wait_until(limit: Duration, what: &str, mut check: impl FnMut() ->
     start.elapsed()
 }
 
+/// Creates overlay `name` (with `extra` flags) on `hosts[0]` and waits
+/// until every host lists it.
+pub(crate) fn create_overlay(hosts: &[Host], name: &str, subnet: &str, extra: &[&str]) {
+    let mut args = vec!["net", "create", "-d", "overlay", "--subnet", subnet];
+    args.extend_from_slice(extra);
+    args.push(name);
+    hosts[0].cnm_ok(&args);
+    for host in &hosts[1..] {
+        wait_until(Duration::from_secs(5), "network listed", || {
+            listed_as_global(host, name)
+        });
+    }
+}
+
 pub(crate) fn listed_as_global(host: &Host, name: &str) -> bool {
     host.ls()
         .iter()
@@ -134,20 +148,7 @@ fn containers_on_different_hosts_talk() {
     let [a, b, c] = &cluster.hosts[..] else {
         unreachable!()
     };
-    a.cnm_ok(&[
-        "net",
-        "create",
-        "-d",
-        "overlay",
-        "--subnet",
-        "10.91.0.0/24",
-        "ov",
-    ]);
-    for host in [b, c] {
-        wait_until(Duration::from_secs(5), "network listed", || {
-            listed_as_global(host, "ov")
-        });
-    }
+    create_overlay(&cluster.hosts, "ov", "10.91.0.0/24", &[]);
     let (ca, cb, cc) = (a.container("ca"), b.container("cb"), c.container("cc"));
     let (ia, ib, ic) = (
         connect(a, "ov", &ca),
@@ -173,21 +174,7 @@ fn containers_on_different_hosts_talk() {
 
 fn concurrent_connects_never_duplicate() {
     let cluster = Cluster::start(3, 15);
-    let a = &cluster.hosts[0];
-    a.cnm_ok(&[
-        "net",
-        "create",
-        "-d",
-        "overlay",
-        "--subnet",
-        "10.92.0.0/24",
-        "ov",
-    ]);
-    for host in &cluster.hosts[1..] {
-        wait_until(Duration::from_secs(5), "network listed", || {
-            listed_as_global(host, "ov")
-        });
-    }
+    create_overlay(&cluster.hosts, "ov", "10.92.0.0/24", &[]);
     let per_host = 4;
     let containers: Vec<Vec<Container>> = cluster
         .hosts
@@ -227,20 +214,7 @@ fn concurrent_connects_never_duplicate() {
 fn dead_host_expires_elsewhere() {
     let ttl = 5;
     let mut cluster = Cluster::start(3, ttl);
-    cluster.hosts[0].cnm_ok(&[
-        "net",
-        "create",
-        "-d",
-        "overlay",
-        "--subnet",
-        "10.93.0.0/24",
-        "ov",
-    ]);
-    for host in &cluster.hosts[1..] {
-        wait_until(Duration::from_secs(5), "network listed", || {
-            listed_as_global(host, "ov")
-        });
-    }
+    create_overlay(&cluster.hosts, "ov", "10.93.0.0/24", &[]);
     let cc = cluster.hosts[2].container("cc");
     let ic = connect(&cluster.hosts[2], "ov", &cc);
     let has_peer = |host: &Host| {
@@ -275,18 +249,7 @@ fn dead_host_expires_elsewhere() {
 fn host_cut_off_etcd_keeps_forwarding() {
     let cluster = Cluster::start(3, 15);
     let (a, c) = (&cluster.hosts[0], &cluster.hosts[2]);
-    a.cnm_ok(&[
-        "net",
-        "create",
-        "-d",
-        "overlay",
-        "--subnet",
-        "10.94.0.0/24",
-        "ov",
-    ]);
-    wait_until(Duration::from_secs(5), "network listed", || {
-        listed_as_global(c, "ov")
-    });
+    create_overlay(&cluster.hosts, "ov", "10.94.0.0/24", &[]);
     let (ca, cc) = (a.container("ca"), c.container("cc"));
     let (ia, _ic) = (connect(a, "ov", &ca), connect(c, "ov", &cc));
     wait_until(Duration::from_secs(5), "ping before the cut", || {
@@ -313,18 +276,7 @@ fn host_cut_off_etcd_keeps_forwarding() {
 fn restarted_host_keeps_its_endpoints() {
     let ttl = 5;
     let mut cluster = Cluster::start(2, ttl);
-    cluster.hosts[0].cnm_ok(&[
-        "net",
-        "create",
-        "-d",
-        "overlay",
-        "--subnet",
-        "10.95.0.0/24",
-        "ov",
-    ]);
-    wait_until(Duration::from_secs(5), "network listed", || {
-        listed_as_global(&cluster.hosts[1], "ov")
-    });
+    create_overlay(&cluster.hosts, "ov", "10.95.0.0/24", &[]);
     let ca = cluster.hosts[0].container("ca");
     let cb = cluster.hosts[1].container("cb");
     let ia = connect(&cluster.hosts[0], "ov", &ca);
@@ -358,18 +310,7 @@ fn restarted_host_keeps_its_endpoints() {
 fn disconnect_without_etcd_is_finished_later() {
     let cluster = Cluster::start(2, 60);
     let (a, b) = (&cluster.hosts[0], &cluster.hosts[1]);
-    a.cnm_ok(&[
-        "net",
-        "create",
-        "-d",
-        "overlay",
-        "--subnet",
-        "10.96.0.0/24",
-        "ov",
-    ]);
-    wait_until(Duration::from_secs(5), "network listed", || {
-        listed_as_global(b, "ov")
-    });
+    create_overlay(&cluster.hosts, "ov", "10.96.0.0/24", &[]);
     let (ca, cb) = (a.container("ca"), b.container("cb"));
     let ia = connect(a, "ov", &ca);
     connect(b, "ov", &cb);
@@ -406,17 +347,8 @@ fn disconnect_without_etcd_is_finished_later() {
 fn containers_reach_out_and_publish_ports() {
     let cluster = Cluster::start(2, 15);
     let (a, b) = (&cluster.hosts[0], &cluster.hosts[1]);
-    for args in [
-        &["--subnet", "10.97.0.0/24", "ov"][..],
-        &["--subnet", "10.98.0.0/24", "--internal", "closed"][..],
-    ] {
-        let mut create = vec!["net", "create", "-d", "overlay"];
-        create.extend_from_slice(args);
-        a.cnm_ok(&create);
-    }
-    wait_until(Duration::from_secs(5), "networks listed", || {
-        listed_as_global(b, "ov") && listed_as_global(b, "closed")
-    });
+    create_overlay(&cluster.hosts, "ov", "10.97.0.0/24", &[]);
+    create_overlay(&cluster.hosts, "closed", "10.98.0.0/24", &["--internal"]);
     let lan = cluster::ETCD_IP;
     let cb = b.container("cb");
     connect(b, "ov", &cb);

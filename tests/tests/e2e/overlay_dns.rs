@@ -11,7 +11,7 @@ use cnm_tests::exec::eventually;
 use cnm_tests::{case, Case, Container, Host, Need};
 
 use crate::dns::{dig, dig_status};
-use crate::overlay::{connect, listed_as_global, wait_until};
+use crate::overlay::{connect, create_overlay, listed_as_global, wait_until};
 
 /// [`cnm_tests::cluster::CLUSTER`] plus `dig` (dnsutils) for the queries and
 /// `nft` for the bridge network next to the overlay.
@@ -44,16 +44,6 @@ pub fn cases() -> Vec<Case> {
             dead_host_names_expire,
         ),
     ]
-}
-
-/// Creates overlay `name` on `hosts[0]` and waits until every host lists it.
-fn create_overlay(hosts: &[Host], name: &str, subnet: &str) {
-    hosts[0].cnm_ok(&["net", "create", "-d", "overlay", "--subnet", subnet, name]);
-    for host in &hosts[1..] {
-        wait_until(Duration::from_secs(5), "network listed", || {
-            listed_as_global(host, name)
-        });
-    }
 }
 
 /// Connects `c` with `aliases` and returns its IPv4 address.
@@ -102,7 +92,7 @@ fn names_resolve_across_hosts() {
     let [a, b, c] = &cluster.hosts[..] else {
         unreachable!()
     };
-    create_overlay(&cluster.hosts, "ov", "10.95.0.0/24");
+    create_overlay(&cluster.hosts, "ov", "10.95.0.0/24", &[]);
     let gw = "10.95.0.1";
     let (ca, cb, cc) = (a.container("ca"), b.container("cb"), c.container("cc"));
     let ia = connect_with_aliases(a, "ov", &ca, &["api"]);
@@ -165,8 +155,8 @@ fn names_stay_in_their_network() {
     let [a, b, c] = &cluster.hosts[..] else {
         unreachable!()
     };
-    create_overlay(&cluster.hosts, "ov", "10.96.0.0/24");
-    create_overlay(&cluster.hosts, "ov2", "10.96.1.0/24");
+    create_overlay(&cluster.hosts, "ov", "10.96.0.0/24", &[]);
+    create_overlay(&cluster.hosts, "ov2", "10.96.1.0/24", &[]);
     a.cnm_ok(&["net", "create", "--subnet", "10.96.2.0/24", "br"]);
     let (ca, cb) = (a.container("ca"), b.container("cb"));
     let ib = connect(b, "ov", &cb);
@@ -229,7 +219,7 @@ fn names_stay_in_their_network() {
 fn dead_host_names_expire() {
     let ttl = 5;
     let mut cluster = Cluster::start(3, ttl);
-    create_overlay(&cluster.hosts, "ov", "10.97.0.0/24");
+    create_overlay(&cluster.hosts, "ov", "10.97.0.0/24", &[]);
     let gw = "10.97.0.1";
     let ca = cluster.hosts[0].container("ca");
     connect(&cluster.hosts[0], "ov", &ca);

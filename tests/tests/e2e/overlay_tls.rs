@@ -13,7 +13,7 @@ use cnm_tests::pki::{Ca, TlsFiles, Validity};
 use cnm_tests::traffic::{sock, tcp_request, EchoServer, Proto};
 use cnm_tests::{case, Case};
 
-use crate::overlay::{connect, listed_as_global, wait_until};
+use crate::overlay::{connect, create_overlay, wait_until};
 
 /// How long a refused cnmd may take: its start, then etcd's handshake
 /// within the 4 s connect deadline, with room for a busy machine.
@@ -108,18 +108,7 @@ fn containers_talk_over_a_tls_store() {
     let [a, b] = &cluster.hosts[..] else {
         unreachable!()
     };
-    a.cnm_ok(&[
-        "net",
-        "create",
-        "-d",
-        "overlay",
-        "--subnet",
-        "10.95.0.0/24",
-        "ov",
-    ]);
-    wait_until(Duration::from_secs(5), "network listed", || {
-        listed_as_global(b, "ov")
-    });
+    create_overlay(&cluster.hosts, "ov", "10.95.0.0/24", &[]);
     let (ca, cb) = (a.container("ca"), b.container("cb"));
     let (ia, ib) = (connect(a, "ov", &ca), connect(b, "ov", &cb));
     for (from, to) in [(&ca, &ib), (&cb, &ia)] {
