@@ -127,6 +127,31 @@ pub struct ReconcileReport {
     pub lost_endpoints: Vec<String>,
 }
 
+/// What a driver is told after a (re)start: the store's view.
+#[derive(Debug, Clone, Copy)]
+pub struct ReconcileScope<'a> {
+    /// This driver's networks.
+    pub networks: &'a [NetworkSpec],
+    /// Their endpoints, with their network's id.
+    pub endpoints: &'a [(String, EndpointSpec)],
+    /// The store's networks of other drivers: their kernel objects may
+    /// carry this driver's names (a built-in served out of process by
+    /// `cnm-driver` makes the same bridges) and must be left alone.
+    /// Drivers that cannot mistake them need not look.
+    pub others: &'a [NetworkSpec],
+}
+
+impl<'a> ReconcileScope<'a> {
+    /// This driver's networks and endpoints, no other driver's.
+    pub fn alone(networks: &'a [NetworkSpec], endpoints: &'a [(String, EndpointSpec)]) -> Self {
+        ReconcileScope {
+            networks,
+            endpoints,
+            others: &[],
+        }
+    }
+}
+
 /// The verbs of a network driver.
 pub trait Driver: Send + Sync {
     /// The name users type after `-d`.
@@ -209,23 +234,10 @@ pub trait Driver: Send + Sync {
         Ok(())
     }
 
-    /// Puts the kernel in line with the store after a (re)start.
-    fn reconcile(
-        &self,
-        networks: &[NetworkSpec],
-        endpoints: &[(String, EndpointSpec)],
-    ) -> Result<ReconcileReport, DriverError>;
-
-    /// `reconcile`, told about the store's networks of other drivers: their
-    /// kernel objects may carry this driver's names (a built-in served out
-    /// of process by `cnm-driver` makes the same bridges) and must be left
-    /// alone. Drivers that cannot mistake them need not care.
-    fn reconcile_beside(
-        &self,
-        networks: &[NetworkSpec],
-        endpoints: &[(String, EndpointSpec)],
-        _others: &[NetworkSpec],
-    ) -> Result<ReconcileReport, DriverError> {
-        self.reconcile(networks, endpoints)
+    /// Puts the kernel in line with the store after a (re)start: what
+    /// `scope` lists must exist, whatever else the driver owns goes. Drivers
+    /// that own no kernel objects keep the default: nothing to do.
+    fn reconcile(&self, _scope: ReconcileScope<'_>) -> Result<ReconcileReport, DriverError> {
+        Ok(ReconcileReport::default())
     }
 }

@@ -2,9 +2,7 @@
 //! creates no kernel objects; a sandbox with a namespace of its own cannot
 //! join (the core runs host-mode containers in the host namespace itself).
 
-use crate::driver::{
-    Capabilities, Driver, EndpointSpec, JoinInfo, NetworkSpec, ReconcileReport, SandboxSpec,
-};
+use crate::driver::{Capabilities, Driver, EndpointSpec, JoinInfo, NetworkSpec, SandboxSpec};
 use crate::null::reject_options;
 use crate::sys::{Netns, NetnsId};
 use crate::DriverError;
@@ -69,13 +67,5 @@ impl Driver for HostDriver {
 
     fn leave(&self, _net: &NetworkSpec, _ep: &EndpointSpec) -> Result<(), DriverError> {
         Ok(())
-    }
-
-    fn reconcile(
-        &self,
-        _networks: &[NetworkSpec],
-        _endpoints: &[(String, EndpointSpec)],
-    ) -> Result<ReconcileReport, DriverError> {
-        Ok(ReconcileReport::default())
     }
 }

@@ -22,7 +22,7 @@ pub mod sys;
 pub use bridge::BridgeDriver;
 pub use driver::{
     Capabilities, Driver, EndpointSpec, JoinInfo, NetworkSpec, PortBinding, ReconcileReport,
-    SandboxInterface, SandboxSpec, SubnetSpec,
+    ReconcileScope, SandboxInterface, SandboxSpec, SubnetSpec,
 };
 pub use error::{full_message, DriverError, PluginFailure};
 pub use host::HostDriver;

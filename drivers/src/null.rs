@@ -1,9 +1,7 @@
 //! The `null` driver: a sandbox with loopback only. It creates no kernel
 //! objects and hands the core no interface.
 
-use crate::driver::{
-    Capabilities, Driver, EndpointSpec, JoinInfo, NetworkSpec, ReconcileReport, SandboxSpec,
-};
+use crate::driver::{Capabilities, Driver, EndpointSpec, JoinInfo, NetworkSpec, SandboxSpec};
 use crate::DriverError;
 
 /// The `null` network driver.
@@ -66,14 +64,6 @@ impl Driver for NullDriver {
 
     fn leave(&self, _net: &NetworkSpec, _ep: &EndpointSpec) -> Result<(), DriverError> {
         Ok(())
-    }
-
-    fn reconcile(
-        &self,
-        _networks: &[NetworkSpec],
-        _endpoints: &[(String, EndpointSpec)],
-    ) -> Result<ReconcileReport, DriverError> {
-        Ok(ReconcileReport::default())
     }
 }
 

@@ -15,7 +15,7 @@ use cnm_drivers::ipam::{
 use cnm_drivers::sys::Netns;
 use cnm_drivers::{
     Capabilities, Driver, DriverError, EndpointSpec, JoinInfo, NetworkSpec, PluginFailure,
-    PortBinding, ReconcileReport, SandboxInterface, SandboxSpec, SubnetSpec,
+    PortBinding, SandboxInterface, SandboxSpec, SubnetSpec,
 };
 use cnm_plugin::{DriverReplay, IpamReplay, RemoteDriver, RemoteIpam, ReplayEndpoint};
 use ipnetwork::IpNetwork;
@@ -131,14 +131,6 @@ impl Driver for FakeDriver {
     ) -> Result<(), DriverError> {
         self.record(format!("revoke_external_connectivity {}", ep.id));
         Ok(())
-    }
-
-    fn reconcile(
-        &self,
-        _networks: &[NetworkSpec],
-        _endpoints: &[(String, EndpointSpec)],
-    ) -> Result<ReconcileReport, DriverError> {
-        Ok(ReconcileReport::default())
     }
 }
 

@@ -12,6 +12,7 @@ use std::collections::{BTreeMap, HashSet};
 
 use cnm_drivers::ipam::{AddressFamily, PoolsRestore};
 use cnm_drivers::sys::netns_id_of;
+use cnm_drivers::ReconcileScope;
 
 use super::connect::{delete_endpoint, endpoint_spec};
 use super::network_create::network_spec;
@@ -184,7 +185,11 @@ impl Core {
                 .filter(|e| net_ids.contains(e.network_id.as_str()))
                 .map(|e| (e.network_id.clone(), endpoint_spec(e)))
                 .collect();
-            let report = driver.reconcile_beside(&specs, &eps, &others)?;
+            let report = driver.reconcile(ReconcileScope {
+                networks: &specs,
+                endpoints: &eps,
+                others: &others,
+            })?;
             for object in &report.recreated {
                 tracing::info!(driver = %name, object = %object, "reconcile: made again");
             }

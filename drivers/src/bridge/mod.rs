@@ -19,7 +19,8 @@ pub use names::{bridge_name_for, veth_name_for};
 pub use options::{is_valid_ifname, keys, BridgeOptions, MAX_MTU, MIN_MTU};
 
 use crate::driver::{
-    Capabilities, Driver, EndpointSpec, JoinInfo, NetworkSpec, ReconcileReport, SandboxSpec,
+    Capabilities, Driver, EndpointSpec, JoinInfo, NetworkSpec, ReconcileReport, ReconcileScope,
+    SandboxSpec,
 };
 use crate::DriverError;
 use network::BridgeNetwork;
@@ -79,20 +80,7 @@ impl Driver for BridgeDriver {
         veth_name_for(&ep.id).ok()
     }
 
-    fn reconcile(
-        &self,
-        networks: &[NetworkSpec],
-        endpoints: &[(String, EndpointSpec)],
-    ) -> Result<ReconcileReport, DriverError> {
-        reconcile::reconcile(networks, endpoints, &[])
-    }
-
-    fn reconcile_beside(
-        &self,
-        networks: &[NetworkSpec],
-        endpoints: &[(String, EndpointSpec)],
-        others: &[NetworkSpec],
-    ) -> Result<ReconcileReport, DriverError> {
-        reconcile::reconcile(networks, endpoints, others)
+    fn reconcile(&self, scope: ReconcileScope<'_>) -> Result<ReconcileReport, DriverError> {
+        reconcile::reconcile(scope.networks, scope.endpoints, scope.others)
     }
 }

@@ -19,7 +19,8 @@ use std::sync::Arc;
 pub use options::{keys, IpvlanOptions};
 
 use crate::driver::{
-    Capabilities, Driver, EndpointSpec, JoinInfo, NetworkSpec, ReconcileReport, SandboxSpec,
+    Capabilities, Driver, EndpointSpec, JoinInfo, NetworkSpec, ReconcileReport, ReconcileScope,
+    SandboxSpec,
 };
 use crate::parent::{self, ParentRegistry, StackedNetwork, IPVLAN};
 use crate::sys::{IpvlanMode, Netlink};
@@ -121,11 +122,8 @@ impl Driver for IpvlanDriver {
         Ok(())
     }
 
-    fn reconcile(
-        &self,
-        networks: &[NetworkSpec],
-        _endpoints: &[(String, EndpointSpec)],
-    ) -> Result<ReconcileReport, DriverError> {
+    fn reconcile(&self, scope: ReconcileScope<'_>) -> Result<ReconcileReport, DriverError> {
+        let networks = scope.networks;
         let mut report = ReconcileReport::default();
         let mut errors = Vec::new();
         let mut valid = Vec::new();

@@ -21,7 +21,8 @@ pub use options::{keys, MacvlanOptions};
 pub use shim::shim_name_for;
 
 use crate::driver::{
-    Capabilities, Driver, EndpointSpec, JoinInfo, NetworkSpec, ReconcileReport, SandboxSpec,
+    Capabilities, Driver, EndpointSpec, JoinInfo, NetworkSpec, ReconcileReport, ReconcileScope,
+    SandboxSpec,
 };
 use crate::parent::ParentRegistry;
 use crate::DriverError;
@@ -82,11 +83,7 @@ impl Driver for MacvlanDriver {
         endpoint::leave(&MacvlanNetwork::new(net)?, ep)
     }
 
-    fn reconcile(
-        &self,
-        networks: &[NetworkSpec],
-        endpoints: &[(String, EndpointSpec)],
-    ) -> Result<ReconcileReport, DriverError> {
-        reconcile::reconcile(&self.parents, networks, endpoints)
+    fn reconcile(&self, scope: ReconcileScope<'_>) -> Result<ReconcileReport, DriverError> {
+        reconcile::reconcile(&self.parents, scope.networks, scope.endpoints)
     }
 }

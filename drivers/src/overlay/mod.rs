@@ -20,7 +20,8 @@ use std::sync::Arc;
 
 use crate::bridge::{hex_prefix, keys as bridge_keys, BridgeDriver};
 use crate::driver::{
-    Capabilities, Driver, EndpointSpec, JoinInfo, NetworkSpec, ReconcileReport, SandboxSpec,
+    Capabilities, Driver, EndpointSpec, JoinInfo, NetworkSpec, ReconcileReport, ReconcileScope,
+    SandboxSpec,
 };
 use crate::sys::{BridgeSpec, Link, Netlink, VxlanSpec};
 use crate::{DriverError, PluginFailure};
@@ -172,11 +173,8 @@ impl Driver for OverlayDriver {
         self.bridge.host_interface(ep)
     }
 
-    fn reconcile(
-        &self,
-        networks: &[NetworkSpec],
-        endpoints: &[(String, EndpointSpec)],
-    ) -> Result<ReconcileReport, DriverError> {
+    fn reconcile(&self, scope: ReconcileScope<'_>) -> Result<ReconcileReport, DriverError> {
+        let (networks, endpoints) = (scope.networks, scope.endpoints);
         let mut report = ReconcileReport::default();
         let mut errors = Vec::new();
         for net in networks {

@@ -2,7 +2,7 @@
 
 use cnm_drivers::bridge::{bridge_name_for, veth_name_for, BridgeDriver};
 use cnm_drivers::sys::{Netns, VethSpec};
-use cnm_drivers::{Driver, SandboxSpec};
+use cnm_drivers::{Driver, ReconcileScope, SandboxSpec};
 
 use crate::common::{endpoint, network, require_root, sandbox};
 
@@ -64,7 +64,7 @@ fn reconcile_repairs_ours_and_spares_the_rest() {
     ];
     let networks = [a.clone(), b.clone()];
     let report = host
-        .run(|| driver.reconcile(&networks, &endpoints))
+        .run(|| driver.reconcile(ReconcileScope::alone(&networks, &endpoints)))
         .expect("run")
         .expect("reconcile");
 
@@ -120,7 +120,7 @@ fn reconcile_repairs_ours_and_spares_the_rest() {
     assert_eq!((port.master, port.up), (Some(b_index), true));
 
     let again = host
-        .run(|| driver.reconcile(&networks, &endpoints))
+        .run(|| driver.reconcile(ReconcileScope::alone(&networks, &endpoints)))
         .expect("run")
         .expect("again");
     assert!(

@@ -7,7 +7,7 @@ use cnm_drivers::macvlan::shim_name_for;
 use cnm_drivers::sys::{Netlink, Netns, VethSpec};
 use cnm_drivers::{
     Driver, DriverError, EndpointSpec, IpvlanDriver, MacvlanDriver, NetworkSpec, ParentRegistry,
-    SandboxInterface, SandboxSpec,
+    ReconcileScope, SandboxInterface, SandboxSpec,
 };
 use ipnetwork::IpNetwork;
 
@@ -291,7 +291,7 @@ fn shim_routes_follow_join_leave_and_reconcile() {
     nl.delete_link_by_name(&shim).expect("delete shim");
     let listed = [(net.id.clone(), ep1.clone())];
     let report = host
-        .run(|| driver.reconcile(std::slice::from_ref(&net), &listed))
+        .run(|| driver.reconcile(ReconcileScope::alone(std::slice::from_ref(&net), &listed)))
         .expect("run")
         .expect("reconcile");
     assert!(
@@ -320,7 +320,7 @@ fn reconcile_remakes_our_parents_and_drops_orphans() {
     .expect("create");
     assert!(nl.delete_link_by_name("dm-070707070707").expect("delete"));
     let report = host
-        .run(|| driver.reconcile(std::slice::from_ref(&kept), &[]))
+        .run(|| driver.reconcile(ReconcileScope::alone(std::slice::from_ref(&kept), &[])))
         .expect("run")
         .expect("reconcile");
     assert!(

@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 use ::pb::driver::v1 as pb;
 use cnm_drivers::{
     Capabilities, Driver, DriverError, EndpointSpec, JoinInfo, NetworkSpec, PluginFailure,
-    PortBinding, ReconcileReport, SandboxSpec,
+    PortBinding, SandboxSpec,
 };
 use pb::driver_client::DriverClient;
 use tonic::transport::Channel;
@@ -312,13 +312,6 @@ impl Driver for RemoteDriver {
         self.endpoint_call(|c, r| Box::pin(c.revoke_external_connectivity(r)), net, ep)
     }
 
-    /// Nothing to do at cnmd's start: a plugin owns its objects, and is
-    /// told what exists on every new connection instead (the replay).
-    fn reconcile(
-        &self,
-        _networks: &[NetworkSpec],
-        _endpoints: &[(String, EndpointSpec)],
-    ) -> Result<ReconcileReport, DriverError> {
-        Ok(ReconcileReport::default())
-    }
+    // `reconcile` keeps the default, nothing: a plugin owns its objects,
+    // and is told what exists on every new connection instead (the replay).
 }

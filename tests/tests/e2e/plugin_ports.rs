@@ -19,7 +19,7 @@ use std::time::Duration;
 
 use cnm_drivers::{
     Capabilities, Driver, DriverError, EndpointSpec, JoinInfo, NetworkSpec, PortBinding,
-    ReconcileReport, SandboxSpec,
+    SandboxSpec,
 };
 use cnm_plugin::RemoteDriver;
 use cnm_tests::cli::assert_stderr_mentions;
@@ -421,13 +421,5 @@ impl Driver for ProxyDriver {
         self.record(format!("revoke {}", ep.id));
         self.stop(&ep.id);
         Ok(())
-    }
-
-    fn reconcile(
-        &self,
-        networks: &[NetworkSpec],
-        endpoints: &[(String, EndpointSpec)],
-    ) -> Result<ReconcileReport, DriverError> {
-        self.inner.reconcile(networks, endpoints)
     }
 }
