@@ -40,10 +40,19 @@ PY
 )
 ms() { local s=${EPOCHREALTIME/./}; "$@" >/dev/null 2>&1 || echo "FAILED: $*" >&2; echo $(( (${EPOCHREALTIME/./} - s) )); }
 declare -A T
+one() {  # TOOL ITERATION
+  case $1 in
+    runc) T[runc]+="$(cd "$WORK/bundle" && ms runc run "b$$-$2") " ;;
+    cnm_none) T[cnm_none]+="$(ms cnm run --rm --network none "$WORK/rootfs" true) " ;;
+    cnm_bridge) T[cnm_bridge]+="$(ms cnm run --rm "$WORK/rootfs" true) " ;;
+  esac
+}
+# The order turns every iteration: a container's teardown (its network
+# namespace is freed by a kernel worker, after the process is gone) slows
+# whatever starts next, so each tool follows each other equally often.
+ORDER=(runc cnm_none cnm_bridge)
 for ((i = 1; i <= RUNS; i++)); do
-  T[runc]+="$(cd "$WORK/bundle" && ms runc run "b$$-$i") "
-  T[cnm_none]+="$(ms cnm run --rm --network none "$WORK/rootfs" true) "
-  T[cnm_bridge]+="$(ms cnm run --rm "$WORK/rootfs" true) "
+  for ((k = 0; k < 3; k++)); do one "${ORDER[(i + k) % 3]}" "$i"; done
 done
 median() { tr ' ' '\n' | grep -v '^$' | sort -n | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
 r=$(median <<<"${T[runc]}"); n=$(median <<<"${T[cnm_none]}"); b=$(median <<<"${T[cnm_bridge]}")

@@ -212,14 +212,20 @@ fn make_leaf(dir: &Path) -> Result<bool, CgroupError> {
     }
 }
 
+/// rmdir of a cgroup that was just emptied: the kernel reports EBUSY until
+/// the last task is fully released, usually within a millisecond or two of
+/// its reaping, so look again soon, then less often (a flat 20 ms made every
+/// other `cnm run --rm` wait for the previous one's cleanup).
 fn remove_with_retry(dir: &Path, patience: Duration) -> io::Result<()> {
     let deadline = Instant::now() + patience;
+    let mut pause = Duration::from_millis(1);
     loop {
         match fs::remove_dir(dir) {
             Ok(()) => return Ok(()),
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
             Err(e) if e.raw_os_error() == Some(libc::EBUSY) && Instant::now() < deadline => {
-                thread::sleep(Duration::from_millis(20));
+                thread::sleep(pause);
+                pause = (pause * 2).min(Duration::from_millis(20));
             }
             Err(e) => return Err(e),
         }

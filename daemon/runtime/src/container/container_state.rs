@@ -97,6 +97,10 @@ impl Container {
         patience: Duration,
     ) -> Result<Option<ExitRecord>, RuntimeError> {
         let deadline = Instant::now() + patience;
+        // The shim writes the record a millisecond or two after PID 1 is
+        // gone (once the output is drained): look again soon, then less
+        // often. A flat 10 ms added 10 ms to half of all `cnm run`s.
+        let mut pause = Duration::from_millis(1);
         loop {
             if let Some(record) = self.exit_record()? {
                 return Ok(Some(record));
@@ -108,7 +112,8 @@ impl Container {
             if Instant::now() >= deadline {
                 return Ok(None);
             }
-            thread::sleep(Duration::from_millis(10));
+            thread::sleep(pause);
+            pause = (pause * 2).min(Duration::from_millis(10));
         }
     }
 }
