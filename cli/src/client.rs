@@ -12,10 +12,9 @@ use std::sync::OnceLock;
 use std::time::Duration;
 
 use anyhow::{anyhow, bail, Result};
-use hyper_util::rt::TokioIo;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::{TcpStream, UnixStream};
-use tonic::transport::{Channel, Endpoint, Uri};
+use tonic::transport::Channel;
 
 /// Where cnmd listens unless `-H`/`CNM_HOST` say otherwise.
 pub const DEFAULT_HOST: &str = "unix:///run/cnm/cnmd.sock";
@@ -151,22 +150,9 @@ async fn channel<S>(host: &Host, stream: S) -> Result<Channel>
 where
     S: AsyncRead + AsyncWrite + Send + Unpin + 'static,
 {
-    let mut stream = Some(stream);
-    let connector = tower::service_fn(move |_: Uri| {
-        let stream = stream.take();
-        async move {
-            stream.map(TokioIo::new).ok_or_else(|| {
-                io::Error::new(io::ErrorKind::NotConnected, "cnmd closed the connection")
-            })
-        }
-    });
-    // The URI only fills the HTTP/2 `:authority` header; the connector ignores it.
-    Endpoint::from_static("http://localhost")
-        .connect_with_connector(connector)
-        .await
-        .map_err(|err| {
-            anyhow::Error::new(err).context(format!("cannot connect to cnmd at {}", host.uri))
-        })
+    pb::channel_over(stream).await.map_err(|err| {
+        anyhow::Error::new(err).context(format!("cannot connect to cnmd at {}", host.uri))
+    })
 }
 
 /// The error for a socket that cannot be connected to.

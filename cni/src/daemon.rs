@@ -6,11 +6,10 @@ use std::io;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use hyper_util::rt::TokioIo;
 use pb::v1::network_service_client::NetworkServiceClient;
 use pb::v1::sandbox_service_client::SandboxServiceClient;
 use tokio::net::UnixStream;
-use tonic::transport::{Channel, Endpoint, Uri};
+use tonic::transport::Channel;
 use tonic::{Code, Status};
 
 use crate::spec::{code, CniError};
@@ -51,20 +50,7 @@ impl Daemon {
 /// tonic sees it, so a missing socket is a plain io::Error.
 pub async fn open(socket: &Path) -> io::Result<Channel> {
     let stream = UnixStream::connect(socket).await?;
-    let mut stream = Some(stream);
-    let connector = tower::service_fn(move |_: Uri| {
-        let stream = stream.take();
-        async move {
-            stream.map(TokioIo::new).ok_or_else(|| {
-                io::Error::new(io::ErrorKind::NotConnected, "cnmd closed the connection")
-            })
-        }
-    });
-    // The URI only fills the HTTP/2 `:authority` header.
-    Endpoint::from_static("http://localhost")
-        .connect_with_connector(connector)
-        .await
-        .map_err(io::Error::other)
+    pb::channel_over(stream).await.map_err(io::Error::other)
 }
 
 /// The CNI error for a refusal of cnmd while doing `what`.

@@ -23,3 +23,31 @@ pub mod ipam {
         tonic::include_proto!("cnm.ipam.v1");
     }
 }
+
+/// A gRPC channel over one stream the caller has connected already (a unix
+/// socket, a TLS session): the caller's own errors (no socket, handshake
+/// refused) stay plain and nameable, and tonic never connects again by
+/// itself. For cnmd's clients: the CLI and the CNI plugin.
+pub async fn channel_over<S>(
+    stream: S,
+) -> Result<tonic::transport::Channel, tonic::transport::Error>
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Send + Unpin + 'static,
+{
+    let mut stream = Some(stream);
+    let connector = tower::service_fn(move |_: tonic::transport::Uri| {
+        let stream = stream.take();
+        async move {
+            stream.map(hyper_util::rt::TokioIo::new).ok_or_else(|| {
+                std::io::Error::new(
+                    std::io::ErrorKind::NotConnected,
+                    "cnmd closed the connection",
+                )
+            })
+        }
+    });
+    // The URI only fills the HTTP/2 `:authority` header; the connector ignores it.
+    tonic::transport::Endpoint::from_static("http://localhost")
+        .connect_with_connector(connector)
+        .await
+}
