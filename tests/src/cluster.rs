@@ -181,6 +181,34 @@ impl Cluster {
         &self.underlay
     }
 
+    /// Writes `key` = `value` straight into etcd (its JSON gateway, with
+    /// curl from the underlay): cluster state no cnmd made, for tests of
+    /// what cnmd does when it finds it.
+    pub fn etcd_put(&self, key: &str, value: &str) {
+        let b64 = |text: &str| {
+            let out = crate::exec::run_ok(
+                Command::new("sh")
+                    .arg("-c")
+                    .arg("printf %s \"$1\" | base64 -w0")
+                    .arg("sh")
+                    .arg(text),
+            );
+            out.trim().to_owned()
+        };
+        let body = format!(r#"{{"key":"{}","value":"{}"}}"#, b64(key), b64(value));
+        let out = crate::exec::run_ok(&mut self.underlay.command(&[
+            "curl",
+            "-sS",
+            "--fail",
+            "-X",
+            "POST",
+            &format!("http://{ETCD_IP}:2379/v3/kv/put"),
+            "-d",
+            &body,
+        ]));
+        assert!(out.contains("header"), "etcd put {key}: {out}");
+    }
+
     /// Underlay address of host `i`.
     pub fn host_ip(i: usize) -> String {
         format!("192.168.240.{}", i + 1)

@@ -364,10 +364,20 @@ impl Cluster {
     /// Forgets a global network in etcd: definition, subnets, VXLAN id,
     /// addresses. The other hosts see the definition go and drop it.
     fn release_network(&self, id: &str, pools: &[Pool]) -> Result<(), ClusterError> {
-        let vni = self
-            .network(id)?
+        let published = self.network(id)?;
+        let vni = published
+            .as_ref()
             .and_then(|r| r.options.get(cnm_drivers::overlay::VNI_OPTION).cloned())
             .and_then(|v| v.parse::<u32>().ok());
+        // The name goes only if it is still this network's.
+        if let Some(record) = &published {
+            let key = keys::name(record.name.as_str());
+            let txn = Txn::new()
+                .when([Compare::value(key.clone(), CompareOp::Equal, id)])
+                .and_then([TxnOp::delete(key, None)]);
+            let mut client = self.client();
+            self.block(async move { client.txn(txn).await })?;
+        }
         let mut ops = vec![
             TxnOp::delete(keys::network(id), None),
             TxnOp::delete(
@@ -411,14 +421,15 @@ impl Cluster {
                 .insert(VNI_OPTION.to_owned(), vni.to_string());
             let body = serde_json::to_string(&*record)
                 .map_err(|e| ClusterError::Refused(format!("encode network: {e}")))?;
+            let name = keys::name(record.name.as_str());
             let txn = Txn::new()
-                .when([Compare::create_revision(
-                    keys::vni(vni),
-                    CompareOp::Equal,
-                    0,
-                )])
+                .when([
+                    Compare::create_revision(keys::vni(vni), CompareOp::Equal, 0),
+                    Compare::create_revision(name.clone(), CompareOp::Equal, 0),
+                ])
                 .and_then([
                     TxnOp::put(keys::vni(vni), record.id.clone(), None),
+                    TxnOp::put(name.clone(), record.id.clone(), None),
                     TxnOp::put(keys::network(&record.id), body, None),
                 ]);
             let mut client = self.client();
@@ -428,6 +439,13 @@ impl Cluster {
             {
                 return Ok(());
             }
+            if let Some(holder) = self.get_text(&name)? {
+                return Err(ClusterError::Refused(format!(
+                    "network with name {} already exists in the cluster (id {}); choose another name",
+                    record.name,
+                    &holder[..holder.len().min(12)]
+                )));
+            }
         }
         Err(ClusterError::Refused(match given {
             Some(v) => format!("VXLAN id {v} is already used by another global network"),
@@ -436,6 +454,17 @@ impl Cluster {
                     .into()
             }
         }))
+    }
+
+    /// The value of `key` as text, None when absent.
+    fn get_text(&self, key: &str) -> Result<Option<String>, ClusterError> {
+        let mut client = self.client();
+        let k = key.to_owned();
+        let resp = self.block(async move { client.get(k, None).await })?;
+        Ok(resp
+            .kvs()
+            .first()
+            .map(|kv| String::from_utf8_lossy(kv.value()).into_owned()))
     }
 
     /// Whether any host has endpoints on the global network.

@@ -7,6 +7,7 @@
 //! | `networks/<id>` | network record | none |
 //! | `subnets/<addr>_<len>` | network id | none |
 //! | `vnis/<vni>` | network id | none |
+//! | `names/<name>` | network id | none |
 //! | `addresses/<net id>/<ip>` | the holder's address (`gateway`, `aux`) | the holder's (none for gateway/aux) |
 //! | `endpoints/<net id>/<ep id>` | peer record | the host's |
 
@@ -32,6 +33,10 @@ pub fn subnet(net: &IpNetwork) -> String {
 
 pub fn vni(vni: u32) -> String {
     format!("{ROOT}vnis/{vni}")
+}
+
+pub fn name(name: &str) -> String {
+    format!("{ROOT}names/{name}")
 }
 
 pub fn addresses(network_id: &str) -> String {

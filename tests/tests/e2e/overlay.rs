@@ -52,6 +52,11 @@ pub fn cases() -> Vec<Case> {
             CLUSTER,
             containers_reach_out_and_publish_ports,
         ),
+        case(
+            "network_names_are_unique_in_the_cluster",
+            CLUSTER,
+            network_names_are_unique_in_the_cluster,
+        ),
     ]
 }
 
@@ -372,4 +377,58 @@ fn containers_reach_out_and_publish_ports() {
     connect(b, "closed", &shut);
     let out = shut.ping(lan);
     assert!(!out.success(), "an internal overlay reached {lan}: {out}");
+}
+
+/// One name, one global network: a second `ov` is refused on any host, even
+/// when two hosts create it at the same moment; the refused network leaves
+/// nothing behind, and the name is free again once `ov` is removed.
+fn network_names_are_unique_in_the_cluster() {
+    let cluster = Cluster::start(2, 15);
+    let (a, b) = (&cluster.hosts[0], &cluster.hosts[1]);
+    create_overlay(&cluster.hosts, "ov", "10.88.1.0/24", &[]);
+    let create = |host: &Host, subnet: &str, name: &str| {
+        host.cnm(&["net", "create", "-d", "overlay", "--subnet", subnet, name])
+    };
+    let out = create(b, "10.88.2.0/24", "ov");
+    assert!(!out.success(), "a second global ov was made: {out}");
+    assert!(
+        out.stderr.contains("network with name ov already exists"),
+        "{out}"
+    );
+    assert_eq!(b.ls().iter().filter(|r| r.name == "ov").count(), 1);
+    // Its subnet was given back.
+    create_overlay(&cluster.hosts[1..], "other", "10.88.2.0/24", &[]);
+
+    // A name the cluster holds that this host has not seen (yet): only the
+    // cluster store can say no.
+    cluster.etcd_put("/cnm/v1/names/ghost", &"f".repeat(64));
+    let out = create(a, "10.88.6.0/24", "ghost");
+    assert!(!out.success(), "ghost was made: {out}");
+    assert!(
+        out.stderr
+            .contains("network with name ghost already exists in the cluster (id ffffffffffff)"),
+        "{out}"
+    );
+    // At the same moment neither host knows the other's network yet.
+    for (i, name) in ["race1", "race2", "race3"].into_iter().enumerate() {
+        let (sa, sb) = (
+            format!("10.88.{}.0/24", 10 + 2 * i),
+            format!("10.88.{}.0/24", 11 + 2 * i),
+        );
+        let (ra, rb) = std::thread::scope(|s| {
+            let ta = s.spawn(|| create(a, &sa, name));
+            let tb = s.spawn(|| create(b, &sb, name));
+            (ta.join().expect("a"), tb.join().expect("b"))
+        });
+        assert!(
+            ra.success() != rb.success(),
+            "exactly one host may make {name}: {ra}\n{rb}"
+        );
+    }
+
+    a.cnm_ok(&["net", "rm", "ov"]);
+    wait_until(Duration::from_secs(5), "ov removed on b", || {
+        !b.ls().iter().any(|r| r.name == "ov")
+    });
+    create_overlay(&cluster.hosts[1..], "ov", "10.88.5.0/24", &[]);
 }
