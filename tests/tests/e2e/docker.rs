@@ -278,6 +278,20 @@ fn docker_network_end_to_end() {
         "no 8080 in cnm's table:\n{}",
         nft.stdout
     );
+    // dockerd shows no ports for a remote driver (libnetwork#2451); cnm
+    // does, under the endpoint's sandbox name.
+    let endpoint = docker.docker_ok(&[
+        "inspect",
+        "-f",
+        "{{range .NetworkSettings.Networks}}{{.EndpointID}}{{end}}",
+        "web1",
+    ]);
+    let sandbox = format!("docker-{}", &endpoint[..12.min(endpoint.len())]);
+    let port = host.cnm_ok(&["port", &sandbox]);
+    assert!(
+        port.contains("80/tcp -> 0.0.0.0:8080"),
+        "cnm port {sandbox}: {port}"
+    );
 
     // cnmd restarts: the endpoint, its port and the network stay.
     host.stop();
