@@ -150,17 +150,29 @@ fn input_rules() -> Vec<Rule<'static>> {
     ]
 }
 
-/// Forwarded packets never come from the loopback interface: one whose
-/// source, or whose destination before DNAT (a client routing 127.0.0.1 to
-/// this host, a container sending to it through its bridge), is a loopback
-/// address is an attack on a port published on 127.0.0.1. Placed after the
-/// established shortcut: such a flow never gets established.
-fn loopback_forward_rules() -> Vec<Rule<'static>> {
+/// Forwarded packets never come from the loopback interface. One with a
+/// loopback source is spoofed, and is dropped before the established
+/// shortcut: it could otherwise ride on a flow the host itself opened to a
+/// port published on 127.0.0.1 (same tuple, any interface). One whose
+/// destination before DNAT was a loopback address (a client routing
+/// 127.0.0.1 to this host, a container sending to it through its bridge)
+/// attacks such a port; that check can follow the shortcut, as the flow
+/// never gets established.
+fn loopback_source_rules() -> Vec<Rule<'static>> {
+    [
+        (payload("ip", "saddr"), prefix("127.0.0.0", 8)),
+        (payload("ip6", "saddr"), string("::1")),
+    ]
+    .into_iter()
+    .map(|(field, addr)| rule(FORWARD, vec![is(field, addr), drop()]))
+    .collect()
+}
+
+/// See [`loopback_source_rules`].
+fn loopback_destination_rules() -> Vec<Rule<'static>> {
     [
         (ct_original("ip daddr"), prefix("127.0.0.0", 8)),
         (ct_original("ip6 daddr"), string("::1")),
-        (payload("ip", "saddr"), prefix("127.0.0.0", 8)),
-        (payload("ip6", "saddr"), string("::1")),
     ]
     .into_iter()
     .map(|(field, addr)| rule(FORWARD, vec![is(field, addr), drop()]))
@@ -250,22 +262,21 @@ fn publish_rules() -> Vec<Rule<'static>> {
 fn forward_rules() -> Vec<Rule<'static>> {
     let pair = || concat(vec![iifname(), oifname()]);
     let bridges = || set_ref(names::BRIDGES);
-    let mut rules = vec![
-        // Nearly every packet belongs to a flow the rules below already let
-        // start: one conntrack test instead of the whole chain per packet
-        // (in either direction; egress would otherwise walk every rule).
-        rule(
-            FORWARD,
-            vec![
-                has(
-                    ct("state"),
-                    Expression::List(vec![string("established"), string("related")]),
-                ),
-                accept(),
-            ],
-        ),
-    ];
-    rules.extend(loopback_forward_rules());
+    let mut rules = loopback_source_rules();
+    // Nearly every packet belongs to a flow the rules below already let
+    // start: one conntrack test instead of the whole chain per packet (in
+    // either direction; egress would otherwise walk every rule).
+    rules.push(rule(
+        FORWARD,
+        vec![
+            has(
+                ct("state"),
+                Expression::List(vec![string("established"), string("related")]),
+            ),
+            accept(),
+        ],
+    ));
+    rules.extend(loopback_destination_rules());
     rules.extend([
         // icc=false: bridge-internal traffic dropped, hairpin to a published port kept.
         rule(
