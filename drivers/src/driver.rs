@@ -114,6 +114,20 @@ pub struct PortBinding {
     pub container_port: u16,
 }
 
+/// As `docker ps` prints one: `0.0.0.0:8080->80/tcp`, `:::5353->53/udp`.
+impl std::fmt::Display for PortBinding {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if let Some(ip) = self.host_ip {
+            write!(f, "{ip}")?;
+        }
+        write!(
+            f,
+            ":{}->{}/{}",
+            self.host_port, self.container_port, self.protocol
+        )
+    }
+}
+
 /// What the core tells a driver at start-up so it can put the kernel in
 /// line with the store: everything listed must exist, everything else the
 /// driver owns is removed.

@@ -106,16 +106,7 @@ impl Driver for FakeDriver {
         ep: &EndpointSpec,
         ports: &[PortBinding],
     ) -> Result<(), DriverError> {
-        let ports: Vec<String> = ports
-            .iter()
-            .map(|p| {
-                let host = p.host_ip.map(|ip| ip.to_string()).unwrap_or_default();
-                format!(
-                    "{host}:{}->{}/{}",
-                    p.host_port, p.container_port, p.protocol
-                )
-            })
-            .collect();
+        let ports: Vec<String> = ports.iter().map(ToString::to_string).collect();
         self.record(format!(
             "program_external_connectivity {} {}",
             ep.id,

@@ -369,16 +369,7 @@ impl Driver for ProxyDriver {
         ep: &EndpointSpec,
         ports: &[PortBinding],
     ) -> Result<(), DriverError> {
-        let text: Vec<String> = ports
-            .iter()
-            .map(|p| {
-                let host = p.host_ip.map(|ip| ip.to_string()).unwrap_or_default();
-                format!(
-                    "{host}:{}->{}/{}",
-                    p.host_port, p.container_port, p.protocol
-                )
-            })
-            .collect();
+        let text: Vec<String> = ports.iter().map(ToString::to_string).collect();
         self.record(format!("program {} {}", ep.id, text.join(",")));
         let refuse = |reason: String| DriverError::InvalidSpec {
             object: format!("endpoint {}", ep.id),
