@@ -123,3 +123,86 @@ impl Drop for DriverPlugin {
         self.kill9();
     }
 }
+
+/// Serves one plugin from its socket path until the runtime goes.
+pub type ServeFn =
+    Box<dyn Fn(PathBuf) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>>;
+
+/// A plugin served from this test process through `cnm_plugin`, the way a
+/// third party writes one, on a small runtime of its own. `kill` is its
+/// kill -9 (connections and state go); `serve` makes it anew.
+pub struct InProcessPlugin {
+    socket: PathBuf,
+    /// Where the runtime's threads live (a plugin whose kernel work must
+    /// happen in the test host's namespace); None: this process's.
+    netns: Option<PathBuf>,
+    serve: ServeFn,
+    runtime: Option<tokio::runtime::Runtime>,
+}
+
+impl InProcessPlugin {
+    /// Starts serving on `socket` and waits until it accepts connections.
+    pub fn start(socket: &Path, ns: Option<&NetNs>, serve: ServeFn) -> InProcessPlugin {
+        let mut plugin = InProcessPlugin {
+            socket: socket.to_owned(),
+            netns: ns.map(NetNs::path),
+            serve,
+            runtime: None,
+        };
+        plugin.spawn();
+        plugin
+    }
+
+    fn spawn(&mut self) {
+        let build = || {
+            tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(1)
+                .enable_all()
+                .build()
+                .expect("plugin runtime")
+        };
+        // Worker threads start from the building thread, in its namespace.
+        let runtime = match &self.netns {
+            Some(path) => crate::traffic::in_netns_path(path, build),
+            None => build(),
+        };
+        runtime.spawn((self.serve)(self.socket.clone()));
+        crate::exec::eventually(READY_TIMEOUT, || {
+            UnixStream::connect(&self.socket)
+                .map(drop)
+                .map_err(|e| e.to_string())
+        })
+        .expect("the in-process plugin listens");
+        self.runtime = Some(runtime);
+    }
+
+    /// Kills the plugin: drops its runtime (state, connections) and waits
+    /// until its socket refuses. `serve` brings it back.
+    pub fn kill(&mut self) {
+        self.drop_runtime();
+        crate::exec::eventually(Duration::from_secs(5), || {
+            match UnixStream::connect(&self.socket) {
+                Ok(_) => Err("still listening".to_owned()),
+                Err(_) => Ok(()),
+            }
+        })
+        .expect("the old plugin stopped");
+    }
+
+    /// Serves anew after `kill`, with fresh state.
+    pub fn serve(&mut self) {
+        self.spawn();
+    }
+
+    fn drop_runtime(&mut self) {
+        if let Some(runtime) = self.runtime.take() {
+            runtime.shutdown_background();
+        }
+    }
+}
+
+impl Drop for InProcessPlugin {
+    fn drop(&mut self) {
+        self.drop_runtime();
+    }
+}

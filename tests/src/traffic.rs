@@ -25,7 +25,12 @@ const POLL: Duration = Duration::from_millis(20);
 /// Runs `f` on a fresh thread that has entered `ns`; the caller's thread
 /// never changes namespace.
 pub fn in_netns<T: Send>(ns: &NetNs, f: impl FnOnce() -> T + Send) -> T {
-    let path = ns.path();
+    in_netns_path(&ns.path(), f)
+}
+
+/// [`in_netns`] for a namespace known by its path.
+pub fn in_netns_path<T: Send>(path: &std::path::Path, f: impl FnOnce() -> T + Send) -> T {
+    let path = path.to_owned();
     thread::scope(|s| {
         s.spawn(move || {
             let file =

@@ -24,10 +24,8 @@ use cnm_drivers::{
 use cnm_plugin::RemoteDriver;
 use cnm_tests::cli::assert_stderr_mentions;
 use cnm_tests::netns::NetNs;
-use cnm_tests::plugin::DriverPlugin;
-use cnm_tests::traffic::{
-    expect_not_served, expect_served, in_netns, sock, tcp_request, EchoServer, Proto,
-};
+use cnm_tests::plugin::{DriverPlugin, InProcessPlugin, ServeFn};
+use cnm_tests::traffic::{expect_not_served, expect_served, sock, tcp_request, EchoServer, Proto};
 use cnm_tests::{case, Case, Host, KERNEL};
 
 use crate::create::create;
@@ -88,7 +86,7 @@ fn plugin_publishes_ports() {
     assert_stderr_mentions(&out, &["8080", "c1"]);
 
     // A restarted plugin is told the ports again before its next call.
-    proxy.restart(host.ns());
+    proxy.restart();
     cnm_tests::exec::eventually(Duration::from_secs(2), || {
         match tcp_request(host.ns(), sock("127.0.0.1", 8080)) {
             Ok(reply) => Err(format!(
@@ -170,55 +168,33 @@ fn plugin_that_cannot_publish_refuses() {
 /// Every publish and revoke the proxy plugin was asked, in order.
 type Calls = Arc<Mutex<Vec<String>>>;
 
-/// The proxy driver served on a socket by a runtime whose threads live in
-/// the test host's namespace (its listeners must be there).
+/// The proxy driver, served by a runtime whose threads live in the test
+/// host's namespace (its listeners must be there).
 struct ProxyPlugin {
-    socket: PathBuf,
-    inner: PathBuf,
     calls: Calls,
-    runtime: Option<tokio::runtime::Runtime>,
+    plugin: InProcessPlugin,
 }
 
 impl ProxyPlugin {
     fn start(ns: &NetNs, socket: &Path, inner: &Path) -> ProxyPlugin {
-        let mut plugin = ProxyPlugin {
-            socket: socket.to_owned(),
-            inner: inner.to_owned(),
-            calls: Calls::default(),
-            runtime: None,
-        };
-        plugin.serve(ns);
-        plugin
-    }
-
-    fn serve(&mut self, ns: &NetNs) {
-        // Worker threads start from the building thread, in its namespace.
-        let runtime = in_netns(ns, || {
-            tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(1)
-                .enable_all()
-                .build()
-                .expect("runtime")
+        let calls = Calls::default();
+        let (log, inner) = (calls.clone(), inner.to_owned());
+        let serve: ServeFn = Box::new(move |socket| {
+            let driver = Arc::new(ProxyDriver {
+                inner: RemoteDriver::new("proxyplug-inner", inner.clone(), None),
+                calls: log.clone(),
+                proxies: Mutex::default(),
+            });
+            Box::pin(async move {
+                if let Err(err) =
+                    cnm_plugin::serve_until(driver, &socket, std::future::pending()).await
+                {
+                    eprintln!("proxy plugin: {err}");
+                }
+            })
         });
-        let driver = Arc::new(ProxyDriver {
-            inner: RemoteDriver::new("proxyplug-inner", self.inner.clone(), None),
-            calls: self.calls.clone(),
-            proxies: Mutex::default(),
-        });
-        let socket = self.socket.clone();
-        runtime.spawn(async move {
-            if let Err(err) = cnm_plugin::serve_until(driver, &socket, std::future::pending()).await
-            {
-                eprintln!("proxy plugin: {err}");
-            }
-        });
-        cnm_tests::exec::eventually(Duration::from_secs(5), || {
-            std::os::unix::net::UnixStream::connect(&self.socket)
-                .map(drop)
-                .map_err(|e| e.to_string())
-        })
-        .expect("the proxy plugin listens");
-        self.runtime = Some(runtime);
+        let plugin = InProcessPlugin::start(socket, Some(ns), serve);
+        ProxyPlugin { calls, plugin }
     }
 
     fn calls(&self) -> Vec<String> {
@@ -226,27 +202,10 @@ impl ProxyPlugin {
     }
 
     /// Drops the plugin, its proxies and connections, and serves anew.
-    fn restart(&mut self, ns: &NetNs) {
-        if let Some(runtime) = self.runtime.take() {
-            runtime.shutdown_background();
-        }
-        cnm_tests::exec::eventually(Duration::from_secs(5), || {
-            match std::os::unix::net::UnixStream::connect(&self.socket) {
-                Ok(_) => Err("still listening".to_owned()),
-                Err(_) => Ok(()),
-            }
-        })
-        .expect("the old plugin stopped");
+    fn restart(&mut self) {
+        self.plugin.kill();
         self.calls.lock().expect("calls").clear();
-        self.serve(ns);
-    }
-}
-
-impl Drop for ProxyPlugin {
-    fn drop(&mut self) {
-        if let Some(runtime) = self.runtime.take() {
-            runtime.shutdown_background();
-        }
+        self.plugin.serve();
     }
 }
 

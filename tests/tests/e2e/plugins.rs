@@ -21,7 +21,7 @@ use cnm_tests::cli::assert_stderr_mentions;
 use cnm_tests::conformance::driver_conformance;
 use cnm_tests::inspect::addr_of;
 use cnm_tests::netns::{unique_base_name, NetNs};
-use cnm_tests::plugin::DriverPlugin;
+use cnm_tests::plugin::{DriverPlugin, InProcessPlugin, ServeFn};
 use cnm_tests::{case, kernel, Case, Container, Host, KERNEL, KERNEL_PING};
 use ipnetwork::IpNetwork;
 
@@ -365,47 +365,29 @@ fn ipam_plugin_serves_addresses() {
 /// An IPAM plugin served from this test process through `cnm_plugin`: the
 /// way a third party writes one. Hands out 10.123.0.0/24 from .100 up.
 struct IpamPlugin {
-    socket: PathBuf,
     calls: Arc<Mutex<Vec<String>>>,
-    runtime: Option<tokio::runtime::Runtime>,
+    plugin: InProcessPlugin,
 }
 
 impl IpamPlugin {
     fn start(socket: &Path) -> IpamPlugin {
-        let mut plugin = IpamPlugin {
-            socket: socket.to_owned(),
-            calls: Arc::default(),
-            runtime: None,
-        };
-        plugin.serve();
-        plugin
-    }
-
-    fn serve(&mut self) {
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
-            .enable_all()
-            .build()
-            .expect("runtime");
-        let ipam = Arc::new(TestIpam {
-            calls: self.calls.clone(),
-            held: Mutex::default(),
+        let calls: Arc<Mutex<Vec<String>>> = Arc::default();
+        let log = calls.clone();
+        let serve: ServeFn = Box::new(move |socket| {
+            let ipam = Arc::new(TestIpam {
+                calls: log.clone(),
+                held: Mutex::default(),
+            });
+            Box::pin(async move {
+                if let Err(err) =
+                    cnm_plugin::serve_ipam_until(ipam, &socket, std::future::pending()).await
+                {
+                    eprintln!("test IPAM plugin: {err}");
+                }
+            })
         });
-        let socket = self.socket.clone();
-        runtime.spawn(async move {
-            if let Err(err) =
-                cnm_plugin::serve_ipam_until(ipam, &socket, std::future::pending()).await
-            {
-                eprintln!("test IPAM plugin: {err}");
-            }
-        });
-        cnm_tests::exec::eventually(Duration::from_secs(5), || {
-            std::os::unix::net::UnixStream::connect(&self.socket)
-                .map(drop)
-                .map_err(|e| e.to_string())
-        })
-        .expect("the IPAM plugin listens");
-        self.runtime = Some(runtime);
+        let plugin = InProcessPlugin::start(socket, None, serve);
+        IpamPlugin { calls, plugin }
     }
 
     /// Calls since the last (re)start.
@@ -415,26 +397,9 @@ impl IpamPlugin {
 
     /// Drops the plugin's state and connections and serves anew.
     fn restart(&mut self) {
-        if let Some(runtime) = self.runtime.take() {
-            runtime.shutdown_background();
-        }
-        cnm_tests::exec::eventually(Duration::from_secs(5), || {
-            match std::os::unix::net::UnixStream::connect(&self.socket) {
-                Ok(_) => Err("still listening".to_owned()),
-                Err(_) => Ok(()),
-            }
-        })
-        .expect("the old plugin stopped");
+        self.plugin.kill();
         self.calls.lock().expect("calls").clear();
-        self.serve();
-    }
-}
-
-impl Drop for IpamPlugin {
-    fn drop(&mut self) {
-        if let Some(runtime) = self.runtime.take() {
-            runtime.shutdown_background();
-        }
+        self.plugin.serve();
     }
 }
 
