@@ -17,6 +17,7 @@
 //! protobuf stack, and gives watches and lease keep-alives as streams
 //! (the JSON gateway would need hand-written chunked-stream parsing).
 
+mod announce;
 mod ipam;
 pub mod keys;
 mod lease;
@@ -210,60 +211,13 @@ impl Cluster {
     /// networks and endpoints here.
     pub fn start(self: &Arc<Self>, core: &Arc<Core>) {
         let _ = self.core.set(Arc::downgrade(core));
-        self.announce_again(core);
+        if !self.announce_again(core) {
+            self.runtime
+                .spawn(announce::announce_until_done(self.clone()));
+        }
         self.runtime.spawn(lease::keep_alive(self.clone()));
         self.runtime.spawn(lease::retry_deletes(self.clone()));
         self.runtime.spawn(peers::watch(self.clone()));
-    }
-
-    /// After a restart, the endpoints this host kept were announced under
-    /// the lease of the process that died: they and their addresses are
-    /// written again under the new lease before the old one runs out, or
-    /// the other hosts would withdraw them and could hand their addresses
-    /// out again. All are remembered first, so that if etcd goes away
-    /// meanwhile the lease renewal writes them once it is back.
-    fn announce_again(&self, core: &Core) {
-        // (key, value, the endpoint whose address it is; None: the endpoint's own key)
-        let mut entries = Vec::new();
-        for (network_id, ep) in core.global_endpoints() {
-            for addr in &ep.addresses {
-                let key = keys::address(&network_id, addr.ip());
-                entries.push((key, self.address_holder(), Some(ep.id.clone())));
-            }
-            match self.endpoint_entry(&network_id, &ep) {
-                Ok((key, value)) => entries.push((key, value, None)),
-                Err(err) => {
-                    tracing::error!(endpoint = %ep.id, error = %err, "cannot announce the endpoint again")
-                }
-            }
-        }
-        for (key, value, _) in &entries {
-            self.own(key, value);
-        }
-        for (key, value, address_of) in &entries {
-            let done = match address_of {
-                Some(_) => self.claim_again(key, value),
-                // Endpoint ids are this host's alone: no one else writes them.
-                None => self.put_leased(key, value).map(|()| true),
-            };
-            match done {
-                Ok(true) => {}
-                Ok(false) => {
-                    tracing::error!(key = %key, endpoint = address_of.as_deref().unwrap_or_default(),
-                    "another host took this address while cnmd was down; disconnect the endpoint and connect it again")
-                }
-                Err(err) => {
-                    tracing::warn!(error = %err, "cannot announce this host's endpoints again now; the lease renewal will");
-                    return;
-                }
-            }
-        }
-        if !entries.is_empty() {
-            tracing::info!(
-                keys = entries.len(),
-                "this host's overlay endpoints announced again"
-            );
-        }
     }
 
     /// Writes `key` bound to this host's lease and remembers it.

@@ -282,23 +282,39 @@ fn restarted_host_keeps_its_endpoints() {
     let ttl = 5;
     let mut cluster = Cluster::start(2, ttl);
     create_overlay(&cluster.hosts, "ov", "10.95.0.0/24", &[]);
-    let ca = cluster.hosts[0].container("ca");
+    // Several endpoints, so the re-announce writes a batch of keys.
+    let cas: Vec<Container> = (0..3)
+        .map(|i| cluster.hosts[0].container(&format!("ca{i}")))
+        .collect();
+    let ias: Vec<String> = cas
+        .iter()
+        .map(|c| connect(&cluster.hosts[0], "ov", c))
+        .collect();
+    let ia = ias[0].clone();
     let cb = cluster.hosts[1].container("cb");
-    let ia = connect(&cluster.hosts[0], "ov", &ca);
     connect(&cluster.hosts[1], "ov", &cb);
     wait_until(Duration::from_secs(5), "ping before the restart", || {
         cb.ping(&ia).success()
     });
     cluster.hosts[0].kill9();
     cluster.hosts[0].restart();
-    // Well past the old lease: had it taken the endpoint along, host b
-    // would have withdrawn the peer by now.
+    // Well past the old lease: had it taken the endpoints along, host b
+    // would have withdrawn the peers by now.
     std::thread::sleep(Duration::from_secs(2 * ttl + 1));
     let b = &cluster.hosts[1];
     let peer = b.ip(&["neigh", "show", "nud", "permanent"]).stdout;
+    for ip in &ias {
+        assert!(
+            peer.contains(ip.as_str()),
+            "host b withdrew host a's endpoint {ip} after a's restart: {peer}\n{}",
+            cluster.hosts[0].log_tail()
+        );
+    }
     assert!(
-        peer.contains(&ia),
-        "host b withdrew host a's endpoint {ia} after a's restart: {peer}\n{}",
+        cluster.hosts[0]
+            .log()
+            .contains("overlay endpoints announced again keys=6"),
+        "{}",
         cluster.hosts[0].log_tail()
     );
     let out = cb.ping(&ia);
