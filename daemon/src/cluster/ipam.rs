@@ -369,15 +369,6 @@ impl Cluster {
             .as_ref()
             .and_then(|r| r.options.get(cnm_drivers::overlay::VNI_OPTION).cloned())
             .and_then(|v| v.parse::<u32>().ok());
-        // The name goes only if it is still this network's.
-        if let Some(record) = &published {
-            let key = keys::name(record.name.as_str());
-            let txn = Txn::new()
-                .when([Compare::value(key.clone(), CompareOp::Equal, id)])
-                .and_then([TxnOp::delete(key, None)]);
-            let mut client = self.client();
-            self.block(async move { client.txn(txn).await })?;
-        }
         let mut ops = vec![
             TxnOp::delete(keys::network(id), None),
             TxnOp::delete(
@@ -391,8 +382,21 @@ impl Cluster {
                 .map(|p| TxnOp::delete(keys::subnet(&p.subnet), None)),
         );
         ops.extend(vni.map(|v| TxnOp::delete(keys::vni(v), None)));
+        // One transaction; the name goes too if it is still this network's.
+        let txn = match &published {
+            Some(record) => {
+                let name = keys::name(record.name.as_str());
+                let mut with_name = ops.clone();
+                with_name.push(TxnOp::delete(name.clone(), None));
+                Txn::new()
+                    .when([Compare::value(name, CompareOp::Equal, id)])
+                    .and_then(with_name)
+                    .or_else(ops)
+            }
+            None => Txn::new().and_then(ops),
+        };
         let mut client = self.client();
-        self.block(async move { client.txn(Txn::new().and_then(ops)).await })?;
+        self.block(async move { client.txn(txn).await })?;
         lock(&self.owned).retain(|k, _| !k.starts_with(&keys::addresses(id)));
         Ok(())
     }
