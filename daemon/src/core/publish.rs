@@ -25,12 +25,17 @@ enum Publisher {
 
 impl Core {
     fn publisher(&self, endpoint: &EndpointRecord) -> Result<Publisher, CoreError> {
-        let network = self.state().find_network(&endpoint.network_id)?.clone();
-        if network_rules(&network).is_some() {
-            return Ok(Publisher::Firewall);
-        }
-        let driver = self.drivers.get(&network.driver)?;
-        Ok(Publisher::Driver(driver, network_spec(&network)))
+        // Under the lock, without copying the record: the firewall case
+        // (every bridge network, every connect with -p) needs nothing of it.
+        let (driver, spec) = {
+            let st = self.state();
+            let network = st.find_network(&endpoint.network_id)?;
+            if network_rules(network).is_some() {
+                return Ok(Publisher::Firewall);
+            }
+            (network.driver.clone(), network_spec(network))
+        };
+        Ok(Publisher::Driver(self.drivers.get(&driver)?, spec))
     }
 
     /// Publishes an endpoint's ports: one firewall transaction, or one call
