@@ -51,6 +51,9 @@ pub fn sweep_dead_owners() -> SweepReport {
             continue;
         }
         let path = Path::new(NETNS_DIR).join(&name);
+        if being_made(&path) {
+            continue;
+        }
         report.processes.extend(kill_processes_in(&path));
         netns::delete_named(&name);
         report.namespaces.push(name);
@@ -65,6 +68,26 @@ pub fn sweep_dead_owners() -> SweepReport {
         eprintln!("cnm-tests: swept leftovers of crashed runs: {report:?}");
     }
     report
+}
+
+/// A file under /run/netns only becomes a namespace when something is
+/// bind-mounted over it; until then it is an empty file. A fresh one is
+/// someone's namespace half made (`ip netns add`, or the self-test faking
+/// a dead owner's leftovers), so the sweep leaves it for a later run:
+/// reading it now would find no processes to kill, and deleting it would
+/// race the mount that is about to land on it. An old one is a crash's
+/// leftover and goes.
+fn being_made(path: &Path) -> bool {
+    const GRACE: std::time::Duration = std::time::Duration::from_secs(60);
+    let (Ok(file), Ok(own)) = (
+        std::fs::metadata(path),
+        std::fs::metadata("/proc/self/ns/net"),
+    ) else {
+        return false;
+    };
+    let is_namespace = file.dev() == own.dev();
+    let age = file.modified().ok().and_then(|m| m.elapsed().ok());
+    !is_namespace && age.is_some_and(|age| age < GRACE)
 }
 
 /// SIGKILLs every process whose network namespace is the one bind-mounted

@@ -81,6 +81,9 @@ fn sweep_removes_dead_owner_only() {
         .command(&["sleep", "600"])
         .spawn()
         .expect("spawn orphan");
+    // nsenter joins the namespace after spawn returns; a sweep that scans
+    // /proc before then would rightly find nobody in it.
+    await_in_netns(orphan.id(), &made.path());
     let stale_path = Path::new(NETNS_DIR).join(&stale_name);
     std::fs::File::create(&stale_path).expect("create the stale netns file");
     run_ok(
@@ -96,7 +99,10 @@ fn sweep_removes_dead_owner_only() {
 
     let report = sweep_dead_owners();
 
-    let gone = !Path::new(NETNS_DIR).join(&stale_name).exists();
+    // A sweep of a test process starting alongside may be the one that
+    // takes the stale namespace, and may still be between its unmount and
+    // its unlink when ours has finished.
+    let gone = wait_until(|| !Path::new(NETNS_DIR).join(&stale_name).exists());
     let orphan_dead =
         cnm_tests::exec::wait_deadline(&mut orphan, std::time::Duration::from_secs(5));
     assert!(
@@ -111,6 +117,33 @@ fn sweep_removes_dead_owner_only() {
     assert!(
         live.path().exists(),
         "sweep removed a live owner's namespace"
+    );
+}
+
+/// Polls `done` every millisecond for up to 5 s; true once it holds.
+fn wait_until(done: impl Fn() -> bool) -> bool {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while !done() {
+        if std::time::Instant::now() >= deadline {
+            return false;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(1));
+    }
+    true
+}
+
+/// Waits (up to 5 s) until process `pid` is in the namespace at `ns_path`.
+fn await_in_netns(pid: u32, ns_path: &Path) {
+    use std::os::unix::fs::MetadataExt;
+    let want = std::fs::metadata(ns_path).expect("stat the namespace");
+    let entered = wait_until(|| {
+        let now = std::fs::metadata(format!("/proc/{pid}/ns/net"));
+        now.is_ok_and(|m| (m.dev(), m.ino()) == (want.dev(), want.ino()))
+    });
+    assert!(
+        entered,
+        "process {pid} did not enter {} within 5 s",
+        ns_path.display()
     );
 }
 
