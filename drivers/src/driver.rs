@@ -13,6 +13,28 @@ use ipnetwork::IpNetwork;
 
 use crate::DriverError;
 
+impl NetworkSpec {
+    /// The gateways of the subnets that have one, each with its subnet, in
+    /// the subnets' order. A gateway outside its subnet is refused: no
+    /// driver could route through it.
+    pub(crate) fn gateways(&self) -> Result<Vec<(IpNetwork, IpAddr)>, DriverError> {
+        let mut gateways = Vec::new();
+        for subnet in &self.subnets {
+            let Some(gateway) = subnet.gateway else {
+                continue;
+            };
+            if !subnet.subnet.contains(gateway) {
+                return Err(DriverError::InvalidSpec {
+                    object: format!("network `{}`", self.name),
+                    reason: format!("gateway {gateway} is outside subnet {}", subnet.subnet),
+                });
+            }
+            gateways.push((subnet.subnet, gateway));
+        }
+        Ok(gateways)
+    }
+}
+
 impl JoinInfo {
     /// A join that gives the sandbox no interface (host, null).
     pub fn no_interface() -> Self {

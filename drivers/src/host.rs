@@ -2,8 +2,8 @@
 //! creates no kernel objects; a sandbox with a namespace of its own cannot
 //! join (the core runs host-mode containers in the host namespace itself).
 
-use crate::driver::{Capabilities, Driver, EndpointSpec, JoinInfo, NetworkSpec, SandboxSpec};
-use crate::null::reject_options;
+use crate::driver::SandboxSpec;
+use crate::interfaceless::InterfacelessDriver;
 use crate::sys::{Netns, NetnsId};
 use crate::DriverError;
 
@@ -21,38 +21,12 @@ impl HostDriver {
     }
 }
 
-impl Driver for HostDriver {
-    fn name(&self) -> &str {
-        Self::NAME
-    }
+impl InterfacelessDriver for HostDriver {
+    const NAME: &'static str = HostDriver::NAME;
 
-    fn capabilities(&self) -> Capabilities {
-        Capabilities {
-            scope: "local",
-            creates_interfaces: false,
-        }
-    }
-
-    fn validate_network(&self, net: &NetworkSpec) -> Result<(), DriverError> {
-        reject_options(Self::NAME, net)
-    }
-
-    fn create_network(&self, net: &NetworkSpec) -> Result<(), DriverError> {
-        self.validate_network(net)
-    }
-
-    fn delete_network(&self, _net: &NetworkSpec) -> Result<(), DriverError> {
-        Ok(())
-    }
-
-    /// Succeeds (with no interface) only for a sandbox that *is* the host
-    /// namespace, i.e. the namespace of the calling thread.
-    fn join(
-        &self,
-        _net: &NetworkSpec,
-        _ep: &EndpointSpec,
-        sandbox: SandboxSpec<'_>,
-    ) -> Result<JoinInfo, DriverError> {
+    /// Only a sandbox that *is* the host namespace, i.e. the namespace of
+    /// the calling thread, may join.
+    fn admit(&self, sandbox: SandboxSpec<'_>) -> Result<(), DriverError> {
         if NetnsId::of_fd(sandbox.netns)? != Netns::current()?.id() {
             return Err(DriverError::Unsupported {
                 driver: Self::NAME,
@@ -62,10 +36,6 @@ impl Driver for HostDriver {
                     .into(),
             });
         }
-        Ok(JoinInfo::no_interface())
-    }
-
-    fn leave(&self, _net: &NetworkSpec, _ep: &EndpointSpec) -> Result<(), DriverError> {
         Ok(())
     }
 }

@@ -1,8 +1,7 @@
 //! The `null` driver: a sandbox with loopback only. It creates no kernel
 //! objects and hands the core no interface.
 
-use crate::driver::{Capabilities, Driver, EndpointSpec, JoinInfo, NetworkSpec, SandboxSpec};
-use crate::DriverError;
+use crate::interfaceless::InterfacelessDriver;
 
 /// The `null` network driver.
 #[derive(Debug, Default, Clone, Copy)]
@@ -18,69 +17,21 @@ impl NullDriver {
     }
 }
 
-/// Rejects every `-o` option: drivers without kernel objects take none.
-pub(crate) fn reject_options(driver: &'static str, net: &NetworkSpec) -> Result<(), DriverError> {
-    match net.options.keys().next() {
-        None => Ok(()),
-        Some(key) => Err(DriverError::InvalidOption {
-            driver,
-            message: format!("unknown option `{key}`: this driver accepts no options"),
-        }),
-    }
-}
-
-impl Driver for NullDriver {
-    fn name(&self) -> &str {
-        Self::NAME
-    }
-
-    fn capabilities(&self) -> Capabilities {
-        Capabilities {
-            scope: "local",
-            creates_interfaces: false,
-        }
-    }
-
-    fn validate_network(&self, net: &NetworkSpec) -> Result<(), DriverError> {
-        reject_options(Self::NAME, net)
-    }
-
-    fn create_network(&self, net: &NetworkSpec) -> Result<(), DriverError> {
-        self.validate_network(net)
-    }
-
-    fn delete_network(&self, _net: &NetworkSpec) -> Result<(), DriverError> {
-        Ok(())
-    }
-
-    fn join(
-        &self,
-        _net: &NetworkSpec,
-        _ep: &EndpointSpec,
-        _sandbox: SandboxSpec<'_>,
-    ) -> Result<JoinInfo, DriverError> {
-        Ok(JoinInfo::no_interface())
-    }
-
-    fn leave(&self, _net: &NetworkSpec, _ep: &EndpointSpec) -> Result<(), DriverError> {
-        Ok(())
-    }
+impl InterfacelessDriver for NullDriver {
+    const NAME: &'static str = NullDriver::NAME;
 }
 
 #[cfg(test)]
 mod tests {
-    use std::collections::BTreeMap;
-
     use super::*;
+    use crate::driver::{Driver, NetworkSpec};
+    use crate::options::option_map;
 
-    pub(crate) fn network(options: &[(&str, &str)]) -> NetworkSpec {
+    fn network(options: &[(&str, &str)]) -> NetworkSpec {
         NetworkSpec {
             id: "ab".repeat(32),
             name: "none".into(),
-            options: options
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect::<BTreeMap<_, _>>(),
+            options: option_map(options),
             subnets: Vec::new(),
             internal: false,
             enable_ipv6: false,

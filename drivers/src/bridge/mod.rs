@@ -16,7 +16,10 @@ mod reconcile;
 
 pub(crate) use names::hex_prefix;
 pub use names::{bridge_name_for, veth_name_for};
-pub use options::{is_valid_ifname, keys, BridgeOptions, MAX_MTU, MIN_MTU};
+pub use options::{keys, BridgeOptions, MAX_MTU, MIN_MTU};
+// The check serves every driver's options; callers outside the crate find
+// it here, where it has always been.
+pub use crate::options::is_valid_ifname;
 
 use crate::driver::{
     Capabilities, Driver, EndpointSpec, JoinInfo, NetworkSpec, ReconcileReport, ReconcileScope,

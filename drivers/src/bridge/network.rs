@@ -30,25 +30,16 @@ impl BridgeNetwork {
     pub fn new(net: &NetworkSpec) -> Result<BridgeNetwork, DriverError> {
         let options = BridgeOptions::parse(&net.options)?;
         let generated = bridge_name_for(&net.id)?;
-        let mut gateways = Vec::new();
-        for subnet in &net.subnets {
-            let Some(gateway) = subnet.gateway else {
-                continue;
-            };
-            if !subnet.subnet.contains(gateway) {
-                return Err(DriverError::InvalidSpec {
-                    object: format!("network `{}`", net.name),
-                    reason: format!("gateway {gateway} is outside subnet {}", subnet.subnet),
-                });
-            }
-            let address = IpNetwork::new(gateway, subnet.subnet.prefix()).map_err(|e| {
-                DriverError::InvalidSpec {
+        let gateways = net
+            .gateways()?
+            .into_iter()
+            .map(|(subnet, gateway)| {
+                IpNetwork::new(gateway, subnet.prefix()).map_err(|e| DriverError::InvalidSpec {
                     object: format!("network `{}`", net.name),
                     reason: e.to_string(),
-                }
-            })?;
-            gateways.push(address);
-        }
+                })
+            })
+            .collect::<Result<_, _>>()?;
         Ok(BridgeNetwork {
             id: net.id.clone(),
             name: net.name.clone(),

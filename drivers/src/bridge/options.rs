@@ -5,7 +5,10 @@
 use std::collections::BTreeMap;
 use std::net::IpAddr;
 
+use crate::options::{invalid_value, parse_bool, parse_ifname, unknown_option};
 use crate::DriverError;
+
+const DRIVER: &str = super::BridgeDriver::NAME;
 
 /// Option keys, as Docker names them.
 pub mod keys {
@@ -68,64 +71,26 @@ impl BridgeOptions {
         let mut parsed = BridgeOptions::default();
         for (key, value) in options {
             match key.as_str() {
-                keys::BRIDGE_NAME => parsed.bridge_name = Some(parse_ifname(key, value)?),
+                keys::BRIDGE_NAME => parsed.bridge_name = Some(parse_ifname(DRIVER, key, value)?),
                 keys::MTU => parsed.mtu = Some(parse_mtu(key, value)?),
-                keys::ENABLE_IP_MASQUERADE => parsed.enable_ip_masquerade = parse_bool(key, value)?,
-                keys::ENABLE_ICC => parsed.enable_icc = parse_bool(key, value)?,
-                keys::HOST_BINDING_IPV4 => parsed.host_binding_ipv4 = Some(parse_ip(key, value)?),
-                keys::DEFAULT_BRIDGE => parsed.default_bridge = parse_bool(key, value)?,
-                _ => {
-                    return Err(invalid(format!(
-                        "unknown option `{key}`; accepted options: {}",
-                        keys::ALL.join(", ")
-                    )))
+                keys::ENABLE_IP_MASQUERADE => {
+                    parsed.enable_ip_masquerade = parse_bool(DRIVER, key, value)?
                 }
+                keys::ENABLE_ICC => parsed.enable_icc = parse_bool(DRIVER, key, value)?,
+                keys::HOST_BINDING_IPV4 => parsed.host_binding_ipv4 = Some(parse_ip(key, value)?),
+                keys::DEFAULT_BRIDGE => parsed.default_bridge = parse_bool(DRIVER, key, value)?,
+                _ => return Err(unknown_option(DRIVER, key, &keys::ALL)),
             }
         }
         Ok(parsed)
     }
 }
 
-fn invalid(message: String) -> DriverError {
-    DriverError::InvalidOption {
-        driver: super::BridgeDriver::NAME,
-        message,
-    }
-}
-
-fn bad_value(key: &str, value: &str, expected: &str) -> DriverError {
-    invalid(format!(
-        "option `{key}` has invalid value `{value}`: expected {expected}"
-    ))
-}
-
-/// Whether `name` is a valid Linux interface name (the kernel's
-/// `dev_valid_name`): 1 to 15 bytes, no '/', ':' or whitespace, not "." or "..".
-pub fn is_valid_ifname(name: &str) -> bool {
-    (1..=15).contains(&name.len())
-        && name != "."
-        && name != ".."
-        && !name
-            .chars()
-            .any(|c| c == '/' || c == ':' || c.is_whitespace())
-}
-
-fn parse_ifname(key: &str, value: &str) -> Result<String, DriverError> {
-    if is_valid_ifname(value) {
-        Ok(value.to_owned())
-    } else {
-        Err(bad_value(
-            key,
-            value,
-            "an interface name of 1 to 15 characters without '/', ':' or spaces",
-        ))
-    }
-}
-
 fn parse_mtu(key: &str, value: &str) -> Result<u32, DriverError> {
     match value.trim().parse::<u32>() {
         Ok(mtu) if (MIN_MTU..=MAX_MTU).contains(&mtu) => Ok(mtu),
-        _ => Err(bad_value(
+        _ => Err(invalid_value(
+            DRIVER,
             key,
             value,
             &format!("an MTU between {MIN_MTU} and {MAX_MTU}"),
@@ -133,32 +98,19 @@ fn parse_mtu(key: &str, value: &str) -> Result<u32, DriverError> {
     }
 }
 
-/// Booleans as Go's `strconv.ParseBool` reads them, since users copy
-/// values from Docker setups.
-fn parse_bool(key: &str, value: &str) -> Result<bool, DriverError> {
-    match value {
-        "1" | "t" | "T" | "true" | "TRUE" | "True" => Ok(true),
-        "0" | "f" | "F" | "false" | "FALSE" | "False" => Ok(false),
-        _ => Err(bad_value(key, value, "true or false")),
-    }
-}
-
 fn parse_ip(key: &str, value: &str) -> Result<IpAddr, DriverError> {
     value
         .parse()
-        .map_err(|_| bad_value(key, value, "an IP address such as 127.0.0.1"))
+        .map_err(|_| invalid_value(DRIVER, key, value, "an IP address such as 127.0.0.1"))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::options::option_map;
 
     fn parse(pairs: &[(&str, &str)]) -> Result<BridgeOptions, DriverError> {
-        let map = pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
-        BridgeOptions::parse(&map)
+        BridgeOptions::parse(&option_map(pairs))
     }
 
     fn message(result: Result<BridgeOptions, DriverError>) -> String {

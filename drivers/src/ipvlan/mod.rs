@@ -87,25 +87,23 @@ impl Driver for IpvlanDriver {
              with ipvlan",
         )?;
         let ipvlan = IpvlanNetwork::new(net)?;
-        self.parents.check(Self::NAME, &ipvlan.stacked)?;
-        parent::check(&mut Netlink::open()?, Self::NAME, &ipvlan.stacked)
+        parent::validate_network(&self.parents, Self::NAME, &ipvlan.stacked)
     }
 
+    /// The parent is all an ipvlan network has on the host.
     fn create_network(&self, net: &NetworkSpec) -> Result<(), DriverError> {
         let ipvlan = IpvlanNetwork::new(net)?;
-        self.parents.claim(Self::NAME, &ipvlan.stacked)?;
-        let made = parent::ensure(&mut Netlink::open()?, Self::NAME, &ipvlan.stacked);
-        if made.is_err() {
-            self.parents.release(&net.id);
-        }
-        made.map(drop)
+        parent::create_network(&self.parents, Self::NAME, &ipvlan.stacked, |_, _| Ok(()))
     }
 
     fn delete_network(&self, net: &NetworkSpec) -> Result<(), DriverError> {
         let ipvlan = IpvlanNetwork::new(net)?;
-        let released = parent::release(&mut Netlink::open()?, Self::NAME, &ipvlan.stacked);
-        self.parents.release(&net.id);
-        released
+        parent::delete_network(
+            &self.parents,
+            &mut Netlink::open()?,
+            Self::NAME,
+            &ipvlan.stacked,
+        )
     }
 
     fn join(

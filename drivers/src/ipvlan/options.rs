@@ -3,11 +3,14 @@
 
 use std::collections::BTreeMap;
 
+use crate::options::{invalid_value, unknown_option};
 use crate::parent::PARENT_OPTION;
 use crate::sys::{IpvlanFlag, IpvlanMode};
 use crate::DriverError;
 
 use super::IpvlanDriver;
+
+const DRIVER: &str = IpvlanDriver::NAME;
 
 /// Option keys, as Docker names them.
 pub mod keys {
@@ -48,22 +51,10 @@ impl IpvlanOptions {
                 PARENT_OPTION => parsed.parent = Some(value.clone()).filter(|v| !v.is_empty()),
                 keys::MODE => parsed.mode = parse_mode(value)?,
                 keys::FLAG => parsed.flag = parse_flag(value)?,
-                _ => {
-                    return Err(invalid(format!(
-                        "unknown option `{key}`; accepted options: {}",
-                        keys::ALL.join(", ")
-                    )))
-                }
+                _ => return Err(unknown_option(DRIVER, key, &keys::ALL)),
             }
         }
         Ok(parsed)
-    }
-}
-
-fn invalid(message: String) -> DriverError {
-    DriverError::InvalidOption {
-        driver: IpvlanDriver::NAME,
-        message,
     }
 }
 
@@ -81,10 +72,12 @@ fn parse_mode(value: &str) -> Result<IpvlanMode, DriverError> {
         "" | "l2" => Ok(IpvlanMode::L2),
         "l3" => Ok(IpvlanMode::L3),
         "l3s" => Ok(IpvlanMode::L3s),
-        _ => Err(invalid(format!(
-            "option `{}` has invalid value `{value}`: expected l2 (the default), l3 or l3s",
-            keys::MODE
-        ))),
+        _ => Err(invalid_value(
+            DRIVER,
+            keys::MODE,
+            value,
+            "l2 (the default), l3 or l3s",
+        )),
     }
 }
 
@@ -93,24 +86,22 @@ fn parse_flag(value: &str) -> Result<IpvlanFlag, DriverError> {
         "" | "bridge" => Ok(IpvlanFlag::Bridge),
         "private" => Ok(IpvlanFlag::Private),
         "vepa" => Ok(IpvlanFlag::Vepa),
-        _ => Err(invalid(format!(
-            "option `{}` has invalid value `{value}`: expected bridge (the default), private \
-             or vepa",
-            keys::FLAG
-        ))),
+        _ => Err(invalid_value(
+            DRIVER,
+            keys::FLAG,
+            value,
+            "bridge (the default), private or vepa",
+        )),
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::options::option_map;
 
     fn parse(pairs: &[(&str, &str)]) -> Result<IpvlanOptions, String> {
-        let map = pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
-        IpvlanOptions::parse(&map).map_err(|e| e.to_string())
+        IpvlanOptions::parse(&option_map(pairs)).map_err(|e| e.to_string())
     }
 
     #[test]

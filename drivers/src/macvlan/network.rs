@@ -41,30 +41,23 @@ pub(super) fn validate(parents: &ParentRegistry, net: &NetworkSpec) -> Result<()
         MACVLAN,
         "use the bridge driver, or run cnmd on a kernel with macvlan",
     )?;
-    parents.check(DRIVER, &mac.stacked)?;
-    parent::check(&mut Netlink::open()?, DRIVER, &mac.stacked)
+    parent::validate_network(parents, DRIVER, &mac.stacked)
 }
 
 /// `create_network`: claims the parent, makes it if it is cnm's to make,
 /// then the host shim. On error nothing made here is left behind.
 pub(super) fn create(parents: &ParentRegistry, net: &MacvlanNetwork) -> Result<(), DriverError> {
     let spec = &net.stacked;
-    parents.claim(DRIVER, spec)?;
-    let mut nl = Netlink::open()?;
-    let made = parent::ensure(&mut nl, DRIVER, spec).and_then(|created| {
+    parent::create_network(parents, DRIVER, spec, |nl, created| {
         if !net.options.host_shim {
             return Ok(());
         }
-        shim::ensure(&mut nl, net).map(drop).inspect_err(|_| {
+        shim::ensure(nl, net).map(drop).inspect_err(|_| {
             if created {
-                let _ = parent::release(&mut nl, DRIVER, spec);
+                let _ = parent::release(nl, DRIVER, spec);
             }
         })
-    });
-    if made.is_err() {
-        parents.release(&spec.id);
-    }
-    made
+    })
 }
 
 /// `delete_network`: the shim, then the parent if cnm made it. Keeps going
@@ -76,10 +69,9 @@ pub(super) fn delete(parents: &ParentRegistry, net: &MacvlanNetwork) -> Result<(
     if let Err(e) = shim::delete(&mut nl, &net.stacked.id) {
         errors.push(e);
     }
-    if let Err(e) = parent::release(&mut nl, DRIVER, &net.stacked) {
+    if let Err(e) = parent::delete_network(parents, &mut nl, DRIVER, &net.stacked) {
         errors.push(e);
     }
-    parents.release(&net.stacked.id);
     match DriverError::from_many(errors) {
         None => Ok(()),
         Some(e) => Err(e),

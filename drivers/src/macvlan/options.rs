@@ -3,11 +3,14 @@
 
 use std::collections::BTreeMap;
 
+use crate::options::{invalid_value, parse_bool, unknown_option};
 use crate::parent::PARENT_OPTION;
 use crate::sys::MacvlanMode;
 use crate::DriverError;
 
 use super::MacvlanDriver;
+
+const DRIVER: &str = MacvlanDriver::NAME;
 
 /// Option keys: Docker's, plus cnm's host shim.
 pub mod keys {
@@ -48,32 +51,23 @@ impl MacvlanOptions {
                 // `parent=` (empty) means no parent, as in Docker.
                 PARENT_OPTION => parsed.parent = Some(value.clone()).filter(|v| !v.is_empty()),
                 keys::MODE => parsed.mode = parse_mode(value)?,
-                keys::HOST_SHIM => parsed.host_shim = parse_bool(key, value)?,
-                _ => {
-                    return Err(invalid(format!(
-                        "unknown option `{key}`; accepted options: {}",
-                        keys::ALL.join(", ")
-                    )))
-                }
+                keys::HOST_SHIM => parsed.host_shim = parse_bool(DRIVER, key, value)?,
+                _ => return Err(unknown_option(DRIVER, key, &keys::ALL)),
             }
         }
         if parsed.host_shim && parsed.mode != MacvlanMode::Bridge {
-            return Err(invalid(format!(
-                "option `{}` needs {}=bridge: the shim is a bridge-mode macvlan on the \
-                 parent, and {} sub-interfaces never exchange frames with it",
-                keys::HOST_SHIM,
-                keys::MODE,
-                mode_name(parsed.mode)
-            )));
+            return Err(DriverError::InvalidOption {
+                driver: DRIVER,
+                message: format!(
+                    "option `{}` needs {}=bridge: the shim is a bridge-mode macvlan on the \
+                     parent, and {} sub-interfaces never exchange frames with it",
+                    keys::HOST_SHIM,
+                    keys::MODE,
+                    mode_name(parsed.mode)
+                ),
+            });
         }
         Ok(parsed)
-    }
-}
-
-fn invalid(message: String) -> DriverError {
-    DriverError::InvalidOption {
-        driver: MacvlanDriver::NAME,
-        message,
     }
 }
 
@@ -93,35 +87,22 @@ fn parse_mode(value: &str) -> Result<MacvlanMode, DriverError> {
         "private" => Ok(MacvlanMode::Private),
         "vepa" => Ok(MacvlanMode::Vepa),
         "passthru" => Ok(MacvlanMode::Passthru),
-        _ => Err(invalid(format!(
-            "option `{}` has invalid value `{value}`: expected bridge (the default), private, \
-             vepa or passthru",
-            keys::MODE
-        ))),
-    }
-}
-
-/// Booleans as Go's `strconv.ParseBool` reads them, as the bridge options.
-fn parse_bool(key: &str, value: &str) -> Result<bool, DriverError> {
-    match value {
-        "1" | "t" | "T" | "true" | "TRUE" | "True" => Ok(true),
-        "0" | "f" | "F" | "false" | "FALSE" | "False" => Ok(false),
-        _ => Err(invalid(format!(
-            "option `{key}` has invalid value `{value}`: expected true or false"
-        ))),
+        _ => Err(invalid_value(
+            DRIVER,
+            keys::MODE,
+            value,
+            "bridge (the default), private, vepa or passthru",
+        )),
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::options::option_map;
 
     fn parse(pairs: &[(&str, &str)]) -> Result<MacvlanOptions, String> {
-        let map = pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
-        MacvlanOptions::parse(&map).map_err(|e| e.to_string())
+        MacvlanOptions::parse(&option_map(pairs)).map_err(|e| e.to_string())
     }
 
     #[test]

@@ -3,7 +3,10 @@
 use std::collections::BTreeMap;
 
 use crate::bridge::{keys, MAX_MTU, MIN_MTU};
+use crate::options::unknown_option;
 use crate::DriverError;
+
+use super::OverlayDriver;
 
 /// The VXLAN id, under Docker's key. Given by the user or assigned by the
 /// cluster store at create (unique in the cluster).
@@ -26,7 +29,7 @@ impl OverlayOptions {
         let mut parsed = OverlayOptions::default();
         for (key, value) in options {
             let bad = |what: &str| DriverError::InvalidOption {
-                driver: "overlay",
+                driver: OverlayDriver::NAME,
                 message: format!("invalid {key}={value}: {what}"),
             };
             match key.as_str() {
@@ -45,13 +48,11 @@ impl OverlayOptions {
                     parsed.mtu = Some(mtu);
                 }
                 _ => {
-                    return Err(DriverError::InvalidOption {
-                        driver: "overlay",
-                        message: format!(
-                            "unknown option `{key}`; accepted options: {VNI_OPTION}, {}",
-                            keys::MTU
-                        ),
-                    })
+                    return Err(unknown_option(
+                        OverlayDriver::NAME,
+                        key,
+                        &[VNI_OPTION, keys::MTU],
+                    ))
                 }
             }
         }
@@ -62,22 +63,16 @@ impl OverlayOptions {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn opts(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
-        pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
-    }
+    use crate::options::option_map;
 
     #[test]
     fn parses_vni_and_mtu_and_refuses_the_rest() {
-        let got = OverlayOptions::parse(&opts(&[(VNI_OPTION, "4097"), (keys::MTU, "1400")]))
+        let got = OverlayOptions::parse(&option_map(&[(VNI_OPTION, "4097"), (keys::MTU, "1400")]))
             .expect("valid");
         assert_eq!((got.vni, got.mtu), (Some(4097), Some(1400)));
-        assert!(OverlayOptions::parse(&opts(&[(VNI_OPTION, "0")])).is_err());
-        assert!(OverlayOptions::parse(&opts(&[(VNI_OPTION, "16777216")])).is_err());
-        let err = OverlayOptions::parse(&opts(&[("parent", "eth0")])).expect_err("unknown");
+        assert!(OverlayOptions::parse(&option_map(&[(VNI_OPTION, "0")])).is_err());
+        assert!(OverlayOptions::parse(&option_map(&[(VNI_OPTION, "16777216")])).is_err());
+        let err = OverlayOptions::parse(&option_map(&[("parent", "eth0")])).expect_err("unknown");
         assert!(err.to_string().contains("unknown option `parent`"), "{err}");
     }
 }

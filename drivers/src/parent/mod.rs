@@ -10,17 +10,20 @@
 //! bookkeeping cannot lose that fact.
 
 mod links;
+mod network;
 mod registry;
 mod support;
 
 use std::net::IpAddr;
 
 pub(crate) use links::{check, ensure, release, remove_orphans, repair};
+pub(crate) use network::{create_network, delete_network, validate_network};
 pub use registry::ParentRegistry;
 pub(crate) use support::{require_link_kind, IPVLAN, MACVLAN, VLAN};
 
-use crate::bridge::{hex_prefix, is_valid_ifname};
+use crate::bridge::hex_prefix;
 use crate::driver::NetworkSpec;
+use crate::options::parse_ifname;
 use crate::sys::{Link, Netlink};
 use crate::DriverError;
 
@@ -62,21 +65,19 @@ impl Parent {
                 name: format!("{INTERNAL_PREFIX}{digits}"),
             });
         };
-        let invalid = |message: String| DriverError::InvalidOption { driver, message };
-        if !is_valid_ifname(name) {
-            return Err(invalid(format!(
-                "option `{PARENT_OPTION}` has invalid value `{name}`: expected an interface name \
-                 of 1 to 15 characters without '/', ':' or spaces"
-            )));
-        }
+        let name = parse_ifname(driver, PARENT_OPTION, name)?;
         if name == "lo" {
-            return Err(invalid(format!(
-                "the loopback interface cannot be a {driver} parent; name an Ethernet interface"
-            )));
+            return Err(DriverError::InvalidOption {
+                driver,
+                message: format!(
+                    "the loopback interface cannot be a {driver} parent; name an Ethernet \
+                     interface"
+                ),
+            });
         }
         Ok(Parent::Named {
-            name: name.to_owned(),
-            vlan: vlan_of(name),
+            vlan: vlan_of(&name),
+            name,
         })
     }
 
@@ -137,19 +138,11 @@ impl StackedNetwork {
         parent: Option<&str>,
     ) -> Result<StackedNetwork, DriverError> {
         let parent = Parent::parse(driver, &net.id, parent)?;
-        let mut gateways = Vec::new();
-        for subnet in &net.subnets {
-            let Some(gateway) = subnet.gateway else {
-                continue;
-            };
-            if !subnet.subnet.contains(gateway) {
-                return Err(DriverError::InvalidSpec {
-                    object: format!("network `{}`", net.name),
-                    reason: format!("gateway {gateway} is outside subnet {}", subnet.subnet),
-                });
-            }
-            gateways.push(gateway);
-        }
+        let gateways = net
+            .gateways()?
+            .into_iter()
+            .map(|(_, gateway)| gateway)
+            .collect();
         Ok(StackedNetwork {
             id: net.id.clone(),
             name: net.name.clone(),

@@ -53,12 +53,7 @@ impl Netlink {
     /// Creates a bridge, down, with a fixed MAC and an alias if given, and
     /// returns its ifindex. If setting the alias fails the bridge is deleted.
     pub fn create_bridge_with(&mut self, spec: &BridgeSpec<'_>) -> Result<u32, SysError> {
-        let mut msg = LinkMessage::default();
-        msg.attributes
-            .push(LinkAttribute::IfName(spec.name.to_owned()));
-        if let Some(mtu) = spec.mtu {
-            msg.attributes.push(LinkAttribute::Mtu(mtu));
-        }
+        let mut msg = new_link_message(spec.name, spec.mtu, None);
         // IFLA_ADDRESS at creation also marks the address as set by the
         // user (NET_ADDR_SET), which stops the bridge from following its
         // ports' MACs.
@@ -275,24 +270,30 @@ fn veth_message(spec: &VethSpec<'_>) -> LinkMessage {
         peer.attributes.push(LinkAttribute::NetNsFd(fd.as_raw_fd()));
     }
 
-    let mut msg = LinkMessage::default();
+    // On create the kernel brings the link up first, then enslaves it.
+    let mut msg = new_link_message(spec.name, spec.mtu, spec.master);
     if spec.up {
         msg.header.flags = LinkFlags::Up;
         msg.header.change_mask = LinkFlags::Up;
-    }
-    msg.attributes
-        .push(LinkAttribute::IfName(spec.name.to_owned()));
-    if let Some(mtu) = spec.mtu {
-        msg.attributes.push(LinkAttribute::Mtu(mtu));
-    }
-    // On create the kernel brings the link up first, then enslaves it.
-    if let Some(master) = spec.master {
-        msg.attributes.push(LinkAttribute::Controller(master));
     }
     msg.attributes.push(LinkAttribute::LinkInfo(vec![
         LinkInfo::Kind(InfoKind::Veth),
         LinkInfo::Data(InfoData::Veth(InfoVeth::Peer(peer))),
     ]));
+    msg
+}
+
+/// The start of an RTM_NEWLINK for a link to create: its name, MTU and
+/// master, when given; the caller adds what its kind needs.
+pub(super) fn new_link_message(name: &str, mtu: Option<u32>, master: Option<u32>) -> LinkMessage {
+    let mut msg = LinkMessage::default();
+    msg.attributes.push(LinkAttribute::IfName(name.to_owned()));
+    if let Some(mtu) = mtu {
+        msg.attributes.push(LinkAttribute::Mtu(mtu));
+    }
+    if let Some(master) = master {
+        msg.attributes.push(LinkAttribute::Controller(master));
+    }
     msg
 }
 

@@ -8,14 +8,13 @@
 use std::net::{IpAddr, Ipv4Addr};
 
 use netlink_packet_core::{NLM_F_APPEND, NLM_F_CREATE, NLM_F_REPLACE};
-use netlink_packet_route::link::{
-    InfoData, InfoKind, InfoVxlan, LinkAttribute, LinkInfo, LinkMessage,
-};
+use netlink_packet_route::link::{InfoData, InfoKind, InfoVxlan, LinkAttribute, LinkInfo};
 use netlink_packet_route::neighbour::{
     NeighbourAddress, NeighbourAttribute, NeighbourFlags, NeighbourMessage, NeighbourState,
 };
 use netlink_packet_route::{AddressFamily, RouteNetlinkMessage};
 
+use super::link::new_link_message;
 use super::Netlink;
 use crate::sys::SysError;
 
@@ -46,15 +45,7 @@ impl Netlink {
     /// neighbour table and never sent across the underlay), and returns its
     /// ifindex.
     pub fn create_vxlan(&mut self, spec: &VxlanSpec<'_>) -> Result<u32, SysError> {
-        let mut msg = LinkMessage::default();
-        msg.attributes
-            .push(LinkAttribute::IfName(spec.name.to_owned()));
-        if let Some(mtu) = spec.mtu {
-            msg.attributes.push(LinkAttribute::Mtu(mtu));
-        }
-        if let Some(master) = spec.master {
-            msg.attributes.push(LinkAttribute::Controller(master));
-        }
+        let mut msg = new_link_message(spec.name, spec.mtu, spec.master);
         msg.attributes.push(LinkAttribute::LinkInfo(vec![
             LinkInfo::Kind(InfoKind::Vxlan),
             LinkInfo::Data(InfoData::Vxlan(vxlan_data(spec))),
@@ -98,13 +89,7 @@ impl Netlink {
             NLM_F_CREATE | NLM_F_REPLACE,
         )
         .map(drop)
-        .map_err(|e| {
-            SysError::new(
-                "add forwarding entry",
-                format!("{} dst {remote} on ifindex {vxlan}", mac_text(mac)),
-                e,
-            )
-        })
+        .map_err(|e| SysError::new("add forwarding entry", fdb_entry(vxlan, mac, remote), e))
     }
 
     /// Removes one forwarding entry (`mac` behind `remote`; the all-zero
@@ -119,7 +104,7 @@ impl Netlink {
         match self.request(RouteNetlinkMessage::DelNeighbour(msg), 0) {
             Err(e) if !is_missing(&e) => Err(SysError::new(
                 "delete forwarding entry",
-                format!("{} dst {remote} on ifindex {vxlan}", mac_text(mac)),
+                fdb_entry(vxlan, mac, remote),
                 e,
             )),
             _ => Ok(()),
@@ -205,11 +190,14 @@ fn is_missing(e: &std::io::Error) -> bool {
     matches!(e.raw_os_error(), Some(libc::ENOENT | libc::ENODEV))
 }
 
-fn mac_text(mac: [u8; 6]) -> String {
-    mac.iter()
+/// A forwarding entry as error messages name it.
+fn fdb_entry(vxlan: u32, mac: [u8; 6], remote: IpAddr) -> String {
+    let mac = mac
+        .iter()
         .map(|b| format!("{b:02x}"))
         .collect::<Vec<_>>()
-        .join(":")
+        .join(":");
+    format!("{mac} dst {remote} on ifindex {vxlan}")
 }
 
 #[cfg(test)]
