@@ -13,7 +13,7 @@ use pb::driver_client::DriverClient;
 use tonic::transport::Channel;
 use tonic::Status;
 
-use super::replayed;
+use super::{call_blocking, replayed, Remote, Reply};
 use crate::link::Link;
 use crate::runtime::block_on;
 use crate::wire::driver::{
@@ -79,24 +79,17 @@ impl RemoteDriver {
         self.settle(result)
     }
 
-    /// Runs one RPC: `call` gets a client on a ready connection, and may run
-    /// twice (see `Link::call`), so it clones its request.
-    fn call<T, C, F>(&self, call: C) -> Result<T, DriverError>
+    /// Runs one RPC: `verb` with `req` on a ready connection.
+    fn call<Req, T>(
+        &self,
+        req: Req,
+        verb: fn(&mut DriverClient<Channel>, Req) -> Reply<'_, T>,
+    ) -> Result<T, DriverError>
     where
-        C: Fn(DriverClient<Channel>) -> F + Send + Sync + 'static,
-        F: std::future::Future<Output = Result<tonic::Response<T>, Status>> + Send,
+        Req: Clone + Send + Sync + 'static,
         T: Send + 'static,
     {
-        let inner = self.inner.clone();
-        let result = block_on(async move {
-            let setup = |channel| inner.setup(channel);
-            inner
-                .link
-                .call(&setup, |channel| call(DriverClient::new(channel)))
-                .await
-                .map(tonic::Response::into_inner)
-        });
-        self.settle(result)
+        self.settle(call_blocking(&self.inner, DriverClient::new, req, verb))
     }
 
     fn settle<T>(&self, result: Result<Result<T, Status>, String>) -> Result<T, DriverError> {
@@ -113,38 +106,30 @@ impl RemoteDriver {
 
     fn network_call(
         &self,
-        verb: fn(&mut DriverClient<Channel>, pb::NetworkRequest) -> NetworkFuture<'_>,
+        verb: fn(&mut DriverClient<Channel>, pb::NetworkRequest) -> Reply<'_, pb::Ack>,
         net: &NetworkSpec,
     ) -> Result<(), DriverError> {
-        let req = pb::NetworkRequest {
-            network: Some(network_to_wire(net)),
-            replay: false,
-        };
-        self.call(move |mut client| {
-            let req = req.clone();
-            async move { verb(&mut client, req).await }
-        })
-        .map(drop)
+        self.call(network_request(net, false), verb).map(drop)
     }
 
     fn endpoint_call(
         &self,
-        verb: fn(&mut DriverClient<Channel>, pb::EndpointRequest) -> EndpointFuture<'_>,
+        verb: fn(&mut DriverClient<Channel>, pb::EndpointRequest) -> Reply<'_, pb::Ack>,
         net: &NetworkSpec,
         ep: &EndpointSpec,
     ) -> Result<(), DriverError> {
-        let req = endpoint_request(net, ep, false);
-        self.call(move |mut client| {
-            let req = req.clone();
-            async move { verb(&mut client, req).await }
-        })
-        .map(drop)
+        self.call(endpoint_request(net, ep, false), verb).map(drop)
     }
 }
 
-type Ack = Result<tonic::Response<pb::Ack>, Status>;
-type NetworkFuture<'a> = std::pin::Pin<Box<dyn std::future::Future<Output = Ack> + Send + 'a>>;
-type EndpointFuture<'a> = NetworkFuture<'a>;
+// Live verbs and the replay build their requests here alike, so a replayed
+// request differs from the live one only in `replay`.
+fn network_request(net: &NetworkSpec, replay: bool) -> pb::NetworkRequest {
+    pb::NetworkRequest {
+        network: Some(network_to_wire(net)),
+        replay,
+    }
+}
 
 fn endpoint_request(net: &NetworkSpec, ep: &EndpointSpec, replay: bool) -> pb::EndpointRequest {
     pb::EndpointRequest {
@@ -154,7 +139,23 @@ fn endpoint_request(net: &NetworkSpec, ep: &EndpointSpec, replay: bool) -> pb::E
     }
 }
 
-impl Inner {
+fn connectivity_request(
+    net: &NetworkSpec,
+    ep: &EndpointSpec,
+    ports: &[PortBinding],
+) -> pb::ExternalConnectivityRequest {
+    pb::ExternalConnectivityRequest {
+        network: Some(network_to_wire(net)),
+        endpoint: Some(endpoint_to_wire(ep)),
+        ports: ports_to_wire(ports),
+    }
+}
+
+impl Remote for Inner {
+    fn link(&self) -> &Link {
+        &self.link
+    }
+
     /// Every new connection: capabilities, then the replay of what the
     /// plugin should know.
     async fn setup(&self, channel: Channel) -> Result<(), Status> {
@@ -174,11 +175,10 @@ impl Inner {
             .map_err(|err| Status::internal(format!("read the state to replay: {err}")))?;
         let endpoints: usize = state.iter().map(|(_, eps)| eps.len()).sum();
         for (net, eps) in &state {
-            let req = pb::NetworkRequest {
-                network: Some(network_to_wire(net)),
-                replay: true,
-            };
-            let done = client.create_network(req).await.map(drop);
+            let done = client
+                .create_network(network_request(net, true))
+                .await
+                .map(drop);
             replayed(done, &self.name, &format!("network {}", net.name))?;
             for ep in eps {
                 let what = format!("endpoint {}", ep.spec.id);
@@ -191,11 +191,7 @@ impl Inner {
                     continue;
                 }
                 let done = client
-                    .program_external_connectivity(pb::ExternalConnectivityRequest {
-                        network: Some(network_to_wire(net)),
-                        endpoint: Some(endpoint_to_wire(&ep.spec)),
-                        ports: ports_to_wire(&ep.ports),
-                    })
+                    .program_external_connectivity(connectivity_request(net, &ep.spec, &ep.ports))
                     .await
                     .map(drop);
                 replayed(done, &self.name, &format!("ports of {what}"))?;
@@ -271,10 +267,7 @@ impl Driver for RemoteDriver {
             ),
             ifname: sandbox.ifname.to_owned(),
         };
-        let resp = self.call(move |mut client| {
-            let req = req.clone();
-            async move { client.join(req).await }
-        })?;
+        let resp = self.call(req, |c, r| Box::pin(c.join(r)))?;
         join_from_wire(&resp).map_err(|status| DriverError::Plugin {
             driver: self.inner.name.clone(),
             failure: PluginFailure::Failed,
@@ -292,16 +285,9 @@ impl Driver for RemoteDriver {
         ep: &EndpointSpec,
         ports: &[PortBinding],
     ) -> Result<(), DriverError> {
-        let req = pb::ExternalConnectivityRequest {
-            network: Some(network_to_wire(net)),
-            endpoint: Some(endpoint_to_wire(ep)),
-            ports: ports_to_wire(ports),
-        };
-        self.call(move |mut client| {
-            let req = req.clone();
-            async move { client.program_external_connectivity(req).await }
-        })
-        .map(drop)
+        let req = connectivity_request(net, ep, ports);
+        self.call(req, |c, r| Box::pin(c.program_external_connectivity(r)))
+            .map(drop)
     }
 
     fn revoke_external_connectivity(

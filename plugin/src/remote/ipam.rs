@@ -13,9 +13,8 @@ use pb::ipam_client::IpamClient;
 use tonic::transport::Channel;
 use tonic::Status;
 
-use super::replayed;
+use super::{call_blocking, replayed, Remote, Reply};
 use crate::link::Link;
-use crate::runtime::block_on;
 use crate::wire::ipam::{
     error_of, family_to_wire, pool_from_wire, pools_request_to_wire, restore_to_wire,
 };
@@ -51,21 +50,17 @@ impl RemoteIpam {
         }
     }
 
-    fn call<T, C, F>(&self, call: C) -> Result<T, IpamDriverError>
+    /// Runs one RPC: `verb` with `req` on a ready connection.
+    fn call<Req, T>(
+        &self,
+        req: Req,
+        verb: fn(&mut IpamClient<Channel>, Req) -> Reply<'_, T>,
+    ) -> Result<T, IpamDriverError>
     where
-        C: Fn(IpamClient<Channel>) -> F + Send + Sync + 'static,
-        F: std::future::Future<Output = Result<tonic::Response<T>, Status>> + Send,
+        Req: Clone + Send + Sync + 'static,
         T: Send + 'static,
     {
-        let inner = self.inner.clone();
-        let result = block_on(async move {
-            let setup = |channel| inner.setup(channel);
-            inner
-                .link
-                .call(&setup, |channel| call(IpamClient::new(channel)))
-                .await
-                .map(tonic::Response::into_inner)
-        });
+        let result = call_blocking(&self.inner, IpamClient::new, req, verb);
         match result {
             Ok(Ok(value)) => Ok(value),
             Ok(Err(status)) => Err(error_of(&self.inner.name, &status)),
@@ -85,7 +80,11 @@ impl RemoteIpam {
     }
 }
 
-impl Inner {
+impl Remote for Inner {
+    fn link(&self) -> &Link {
+        &self.link
+    }
+
     /// Every new connection: replay the pools and addresses in use.
     async fn setup(&self, channel: Channel) -> Result<(), Status> {
         let Some(replay) = self.replay.clone() else {
@@ -113,10 +112,7 @@ impl IpamDriver for RemoteIpam {
 
     fn request_pools(&self, req: &PoolsRequest) -> Result<Vec<Pool>, IpamDriverError> {
         let req = pools_request_to_wire(req);
-        let resp = self.call(move |mut client| {
-            let req = req.clone();
-            async move { client.request_pools(req).await }
-        })?;
+        let resp = self.call(req, |c, r| Box::pin(c.request_pools(r)))?;
         resp.pools
             .iter()
             .map(pool_from_wire)
@@ -126,22 +122,16 @@ impl IpamDriver for RemoteIpam {
 
     fn restore_pools(&self, net: &PoolsRestore) -> Result<(), IpamDriverError> {
         let req = restore_to_wire(net);
-        self.call(move |mut client| {
-            let req = req.clone();
-            async move { client.restore_pools(req).await }
-        })
-        .map(drop)
+        self.call(req, |c, r| Box::pin(c.restore_pools(r)))
+            .map(drop)
     }
 
     fn release_pools(&self, network_id: &str) -> Result<(), IpamDriverError> {
         let req = pb::ReleasePoolsRequest {
             network_id: network_id.to_owned(),
         };
-        self.call(move |mut client| {
-            let req = req.clone();
-            async move { client.release_pools(req).await }
-        })
-        .map(drop)
+        self.call(req, |c, r| Box::pin(c.release_pools(r)))
+            .map(drop)
     }
 
     fn request_address(
@@ -155,10 +145,7 @@ impl IpamDriver for RemoteIpam {
             family: family_to_wire(family).into(),
             preferred: crate::wire::text(preferred),
         };
-        let resp = self.call(move |mut client| {
-            let req = req.clone();
-            async move { client.request_address(req).await }
-        })?;
+        let resp = self.call(req, |c, r| Box::pin(c.request_address(r)))?;
         let addr = crate::wire::cidr("address", &resp.address)
             .map_err(|status| self.invalid_answer("RequestAddress", &status))?;
         if AddressFamily::of(addr.ip()) != family {
@@ -175,10 +162,7 @@ impl IpamDriver for RemoteIpam {
             network_id: network_id.to_owned(),
             address: addr.to_string(),
         };
-        self.call(move |mut client| {
-            let req = req.clone();
-            async move { client.release_address(req).await }
-        })
-        .map(drop)
+        self.call(req, |c, r| Box::pin(c.release_address(r)))
+            .map(drop)
     }
 }

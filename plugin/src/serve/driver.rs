@@ -9,6 +9,7 @@ use cnm_drivers::{Driver, DriverError, SandboxSpec};
 use pb::driver_server;
 use tonic::{Request, Response, Status};
 
+use super::run_blocking;
 use crate::wire::driver::{
     capabilities_to_wire, endpoint_from_wire, join_to_wire, network_from_wire, ports_from_wire,
     status_of,
@@ -29,13 +30,7 @@ impl DriverService {
         verb: impl FnOnce(&dyn Driver) -> Result<T, DriverError> + Send + 'static,
     ) -> Result<T, Status> {
         let driver = self.driver.clone();
-        tokio::task::spawn_blocking(move || verb(driver.as_ref()))
-            .await
-            .map_err(|err| Status::internal(format!("driver verb panicked: {err}")))?
-            .map_err(|err| {
-                tracing::warn!(error = %err, "verb failed");
-                status_of(&err)
-            })
+        run_blocking("driver", move || verb(driver.as_ref()), status_of).await
     }
 
     async fn network_verb(

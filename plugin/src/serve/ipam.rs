@@ -7,6 +7,7 @@ use cnm_drivers::ipam::{IpamDriver, IpamDriverError};
 use pb::ipam_server;
 use tonic::{Request, Response, Status};
 
+use super::run_blocking;
 use crate::wire::ipam::{
     family_from_wire, pool_to_wire, pools_request_from_wire, restore_from_wire, status_of,
 };
@@ -21,18 +22,13 @@ impl IpamService {
         IpamService { ipam }
     }
 
+    /// Runs a verb on the blocking pool.
     async fn run<T: Send + 'static>(
         &self,
         verb: impl FnOnce(&dyn IpamDriver) -> Result<T, IpamDriverError> + Send + 'static,
     ) -> Result<T, Status> {
         let ipam = self.ipam.clone();
-        tokio::task::spawn_blocking(move || verb(ipam.as_ref()))
-            .await
-            .map_err(|err| Status::internal(format!("IPAM verb panicked: {err}")))?
-            .map_err(|err| {
-                tracing::warn!(error = %err, "verb failed");
-                status_of(&err)
-            })
+        run_blocking("IPAM", move || verb(ipam.as_ref()), status_of).await
     }
 }
 

@@ -18,7 +18,9 @@ use cnm_drivers::ipam::IpamDriver;
 use cnm_drivers::Driver;
 use tokio::net::UnixListener;
 use tokio_stream::wrappers::UnixListenerStream;
+use tonic::transport::server::Router;
 use tonic::transport::Server;
+use tonic::Status;
 
 use ::pb::driver::v1::driver_server::DriverServer;
 use ::pb::ipam::v1::ipam_server::IpamServer;
@@ -54,14 +56,9 @@ pub async fn serve_until(
     socket: impl AsRef<Path>,
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), ServeError> {
-    let service = DriverServer::new(driver::DriverService::new(driver));
-    let socket = socket.as_ref();
-    let listener = bind(socket).await?;
-    let served = Server::builder()
-        .add_service(service)
-        .serve_with_incoming_shutdown(UnixListenerStream::new(listener), shutdown)
-        .await;
-    finish(socket, served)
+    let router =
+        Server::builder().add_service(DriverServer::new(driver::DriverService::new(driver)));
+    serve_router(router, socket.as_ref(), shutdown).await
 }
 
 /// Serves `ipam` on `socket` until SIGTERM or SIGINT.
@@ -78,14 +75,47 @@ pub async fn serve_ipam_until(
     socket: impl AsRef<Path>,
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), ServeError> {
-    let service = IpamServer::new(ipam::IpamService::new(ipam));
-    let socket = socket.as_ref();
+    let router = Server::builder().add_service(IpamServer::new(ipam::IpamService::new(ipam)));
+    serve_router(router, socket.as_ref(), shutdown).await
+}
+
+/// Serves `router` on `socket` until `shutdown` completes, then removes the
+/// socket.
+async fn serve_router(
+    router: Router,
+    socket: &Path,
+    shutdown: impl Future<Output = ()>,
+) -> Result<(), ServeError> {
     let listener = bind(socket).await?;
-    let served = Server::builder()
-        .add_service(service)
+    let served = router
         .serve_with_incoming_shutdown(UnixListenerStream::new(listener), shutdown)
         .await;
-    finish(socket, served)
+    let _ = std::fs::remove_file(socket);
+    served.map_err(|source| ServeError::Serve {
+        path: socket.to_owned(),
+        source,
+    })
+}
+
+/// Runs a verb on the blocking pool. A panic answers Internal; a failure is
+/// logged and answered as `status_of` says. `kind` ("driver", "IPAM") goes
+/// in the panic's message.
+async fn run_blocking<T, E>(
+    kind: &str,
+    verb: impl FnOnce() -> Result<T, E> + Send + 'static,
+    status_of: fn(&E) -> Status,
+) -> Result<T, Status>
+where
+    T: Send + 'static,
+    E: std::fmt::Display + Send + 'static,
+{
+    tokio::task::spawn_blocking(verb)
+        .await
+        .map_err(|err| Status::internal(format!("{kind} verb panicked: {err}")))?
+        .map_err(|err| {
+            tracing::warn!(error = %err, "verb failed");
+            status_of(&err)
+        })
 }
 
 /// Binds `socket` (mode 0600: cnmd runs as root), replacing a stale socket
@@ -114,14 +144,6 @@ async fn bind(socket: &Path) -> Result<UnixListener, ServeError> {
     std::fs::set_permissions(socket, std::fs::Permissions::from_mode(0o600)).map_err(bind_err)?;
     tracing::info!(socket = %socket.display(), "plugin serving");
     Ok(listener)
-}
-
-fn finish(socket: &Path, served: Result<(), tonic::transport::Error>) -> Result<(), ServeError> {
-    let _ = std::fs::remove_file(socket);
-    served.map_err(|source| ServeError::Serve {
-        path: socket.to_owned(),
-        source,
-    })
 }
 
 /// Completes on SIGTERM or SIGINT (never, if they cannot be watched).
