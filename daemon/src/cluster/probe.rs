@@ -146,19 +146,27 @@ mod tests {
         assert_eq!(host_of("[fd00::1]:2379"), "fd00::1");
     }
 
-    #[tokio::test]
-    async fn a_plain_server_that_hangs_up_is_suspected_of_tls() {
+    /// A member that takes one connection, sends `answer`, reads what the
+    /// client sends and hangs up.
+    async fn member_answering(answer: &'static [u8]) -> std::net::SocketAddr {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind");
         let addr = listener.local_addr().expect("addr");
         tokio::spawn(async move {
-            // Reads the preface and hangs up, as a TLS server does.
             if let Ok((mut conn, _)) = listener.accept().await {
+                let _ = conn.write_all(answer).await;
                 let mut buf = [0u8; 64];
                 let _ = conn.read(&mut buf).await;
             }
         });
+        addr
+    }
+
+    #[tokio::test]
+    async fn a_plain_server_that_hangs_up_is_suspected_of_tls() {
+        // Reads the preface and hangs up without a word, as a TLS server does.
+        let addr = member_answering(&[]).await;
         let endpoints = [format!("http://{addr}")];
         let err = members(&endpoints, None, Duration::from_secs(4))
             .await
@@ -168,17 +176,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_member_that_answers_http2_is_usable() {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind");
-        let addr = listener.local_addr().expect("addr");
-        tokio::spawn(async move {
-            if let Ok((mut conn, _)) = listener.accept().await {
-                let _ = conn.write_all(&[0, 0, 0, SETTINGS, 0, 0, 0, 0, 0]).await;
-                let mut buf = [0u8; 64];
-                let _ = conn.read(&mut buf).await;
-            }
-        });
+        let addr = member_answering(&[0, 0, 0, SETTINGS, 0, 0, 0, 0, 0]).await;
         // A dead member next to it is only logged.
         let endpoints = [format!("http://{addr}"), "http://127.0.0.1:1".to_owned()];
         members(&endpoints, None, Duration::from_secs(4))

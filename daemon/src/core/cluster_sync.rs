@@ -122,12 +122,7 @@ impl Core {
         }
         let driver = self.drivers.get(&record.driver)?;
         let spec = network_spec(&record);
-        let made = self
-            .store
-            .commit(&[record.put()])
-            .map_err(CoreError::from)
-            .and_then(|()| driver.create_network(&spec).map_err(CoreError::from))
-            .and_then(|()| self.add_to_firewall(&record));
+        let made = self.make_network(&record, driver.as_ref(), &spec);
         if let Err(err) = made {
             let _ = self.firewall.remove_network(&record.id);
             let _ = driver.delete_network(&spec);
@@ -140,12 +135,7 @@ impl Core {
         }
         self.publish_dns();
         tracing::info!(network = %record.name, id = %record.id, "global network adopted");
-        self.emit(
-            "network",
-            "create",
-            &record.id,
-            &[("name", record.name.as_str()), ("type", &record.driver)],
-        );
+        self.emit_network("create", &record, None);
         Ok(())
     }
 
@@ -181,12 +171,7 @@ impl Core {
         }
         self.publish_dns();
         tracing::info!(network = %record.name, id = %record.id, "global network removed elsewhere");
-        self.emit(
-            "network",
-            "destroy",
-            &record.id,
-            &[("name", record.name.as_str()), ("type", &record.driver)],
-        );
+        self.emit_network("destroy", &record, None);
     }
 
     /// This host's endpoints on global networks, for announcing them again

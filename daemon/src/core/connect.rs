@@ -69,12 +69,13 @@ pub struct ConnectRequest {
     pub attachment: Option<Attachment>,
 }
 
-/// Everything step 2 and 3 need, decided under the lock in step 1.
-struct Plan {
-    network: NetworkRecord,
-    driver: Arc<dyn Driver>,
-    sandbox: SandboxRecord,
-    endpoint: EndpointRecord,
+/// Everything step 2 and 3 need, decided under the lock in step 1 (of a
+/// connect or of a handoff endpoint).
+pub(super) struct Plan {
+    pub(super) network: NetworkRecord,
+    pub(super) driver: Arc<dyn Driver>,
+    pub(super) sandbox: SandboxRecord,
+    pub(super) endpoint: EndpointRecord,
 }
 
 impl Core {
@@ -112,27 +113,10 @@ impl Core {
         phases.log("connect");
         match wired {
             Ok(endpoint) => {
-                let mut st = self.state();
-                if let Some(entry) = st.endpoints.get_mut(&endpoint.id) {
-                    entry.record = endpoint.clone();
-                    entry.phase = Phase::Ready;
-                }
-                st.sandboxes
-                    .insert(plan.sandbox.id.clone(), plan.sandbox.clone());
-                drop(st);
-                self.publish_dns();
+                self.mark_connected(&plan, &endpoint);
                 tracing::info!(network = %plan.network.name, sandbox = %plan.sandbox.name,
                     iface = %endpoint.ifname, endpoint = %endpoint.id, "connected");
-                self.emit(
-                    "network",
-                    "connect",
-                    &plan.network.id,
-                    &[
-                        ("name", plan.network.name.as_str()),
-                        ("container", &plan.sandbox.id),
-                        ("type", &plan.network.driver),
-                    ],
-                );
+                self.emit_network("connect", &plan.network, Some(&plan.sandbox.id));
                 Ok((endpoint, plan.network))
             }
             Err(err) => {
@@ -320,6 +304,20 @@ impl Core {
             return Err(err);
         }
         Ok(endpoint)
+    }
+
+    /// After the commit: the wired endpoint (as the wiring finished it) and
+    /// its sandbox become visible to queries and DNS.
+    pub(super) fn mark_connected(&self, plan: &Plan, endpoint: &EndpointRecord) {
+        let mut st = self.state();
+        if let Some(entry) = st.endpoints.get_mut(&endpoint.id) {
+            entry.record = endpoint.clone();
+            entry.phase = Phase::Ready;
+        }
+        st.sandboxes
+            .insert(plan.sandbox.id.clone(), plan.sandbox.clone());
+        drop(st);
+        self.publish_dns();
     }
 
     /// Drops an endpoint (and its sandbox, if it was the last) from memory

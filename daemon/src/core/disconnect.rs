@@ -71,16 +71,7 @@ impl Core {
         self.publish_dns();
         tracing::info!(network = %plan.network.name, sandbox = %plan.sandbox.name,
             iface = %plan.endpoint.ifname, "disconnected");
-        self.emit(
-            "network",
-            "disconnect",
-            &plan.network.id,
-            &[
-                ("name", plan.network.name.as_str()),
-                ("container", &plan.sandbox.id),
-                ("type", &plan.network.driver),
-            ],
-        );
+        self.emit_network("disconnect", &plan.network, Some(&plan.sandbox.id));
         Ok(())
     }
 

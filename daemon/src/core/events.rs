@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use super::{Core, CoreError};
+use crate::model::NetworkRecord;
 
 const FILTER_KEYS: &[&str] = &["container", "event", "network", "type"];
 
@@ -47,6 +48,23 @@ impl Core {
         };
         // No subscriber is fine: events are a live stream, not a log.
         let _ = self.events.send(event);
+    }
+
+    /// Emits network event `action` for `network`, with its name and driver
+    /// (as Docker's `type`); `connect` and `disconnect` also name the
+    /// sandbox (as Docker's `container`).
+    pub(super) fn emit_network(
+        &self,
+        action: &'static str,
+        network: &NetworkRecord,
+        container: Option<&str>,
+    ) {
+        let mut attributes = vec![
+            ("name", network.name.as_str()),
+            ("type", network.driver.as_str()),
+        ];
+        attributes.extend(container.map(|id| ("container", id)));
+        self.emit("network", action, &network.id, &attributes);
     }
 }
 

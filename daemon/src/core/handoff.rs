@@ -15,14 +15,13 @@
 
 use std::net::IpAddr;
 use std::path::Path;
-use std::sync::Arc;
 
 use cnm_drivers::ipam::{AddressFamily, IpamDriver, PoolsRequest, SubnetWish};
 use cnm_drivers::sys::Netns;
-use cnm_drivers::{Driver, SandboxInterface, SandboxSpec};
+use cnm_drivers::{SandboxInterface, SandboxSpec};
 use ipnetwork::IpNetwork;
 
-use super::connect::endpoint_spec;
+use super::connect::{endpoint_spec, Plan};
 use super::firewall_sync::default_host_ip;
 use super::network_create::network_spec;
 use super::state::{Entry, Phase};
@@ -66,13 +65,6 @@ pub fn is_handoff(endpoint: &EndpointRecord) -> bool {
         .is_some_and(|a| a.owner == HANDOFF_OWNER)
 }
 
-struct HandoffPlan {
-    network: NetworkRecord,
-    driver: Arc<dyn Driver>,
-    sandbox: SandboxRecord,
-    endpoint: EndpointRecord,
-}
-
 impl Core {
     /// Makes the endpoint's interface pair in the daemon's namespace (the
     /// container end named `handoff_ifname`) and records it.
@@ -83,27 +75,10 @@ impl Core {
         let plan = self.plan_handoff(&req)?;
         match self.wire_handoff(&plan) {
             Ok(endpoint) => {
-                let mut st = self.state();
-                if let Some(entry) = st.endpoints.get_mut(&endpoint.id) {
-                    entry.record = endpoint.clone();
-                    entry.phase = Phase::Ready;
-                }
-                st.sandboxes
-                    .insert(plan.sandbox.id.clone(), plan.sandbox.clone());
-                drop(st);
-                self.publish_dns();
+                self.mark_connected(&plan, &endpoint);
                 tracing::info!(network = %plan.network.name, endpoint = %endpoint.id,
                     iface = %endpoint.ifname, "handoff endpoint created");
-                self.emit(
-                    "network",
-                    "connect",
-                    &plan.network.id,
-                    &[
-                        ("name", plan.network.name.as_str()),
-                        ("container", &plan.sandbox.id),
-                        ("type", &plan.network.driver),
-                    ],
-                );
+                self.emit_network("connect", &plan.network, Some(&plan.sandbox.id));
                 Ok(endpoint)
             }
             Err(err) => {
@@ -113,7 +88,7 @@ impl Core {
         }
     }
 
-    fn plan_handoff(&self, req: &HandoffRequest) -> Result<HandoffPlan, CoreError> {
+    fn plan_handoff(&self, req: &HandoffRequest) -> Result<Plan, CoreError> {
         if req.id.len() < 12 || !req.id.bytes().all(|b| b.is_ascii_hexdigit()) {
             return Err(CoreError::InvalidArgument(format!(
                 "invalid endpoint id {:?}: use hex digits",
@@ -207,7 +182,7 @@ impl Core {
             endpoint.id.clone(),
             Entry::new(endpoint.clone(), Phase::Creating),
         );
-        Ok(HandoffPlan {
+        Ok(Plan {
             network,
             driver,
             sandbox,
@@ -215,7 +190,7 @@ impl Core {
         })
     }
 
-    fn wire_handoff(&self, plan: &HandoffPlan) -> Result<EndpointRecord, CoreError> {
+    fn wire_handoff(&self, plan: &Plan) -> Result<EndpointRecord, CoreError> {
         let host = Netns::open(Path::new("/proc/self/ns/net"))
             .map_err(CoreError::sys("open the daemon's network namespace"))?;
         let net_spec = network_spec(&plan.network);
@@ -303,16 +278,7 @@ impl Core {
         }
         self.forget_endpoint(&endpoint);
         self.publish_dns();
-        self.emit(
-            "network",
-            "disconnect",
-            &network.id,
-            &[
-                ("name", network.name.as_str()),
-                ("container", &endpoint.sandbox_id),
-                ("type", &network.driver),
-            ],
-        );
+        self.emit_network("disconnect", &network, Some(&endpoint.sandbox_id));
         Ok(())
     }
 

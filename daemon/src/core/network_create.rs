@@ -84,12 +84,7 @@ impl Core {
             release_pools(ipam.as_ref(), &record);
             return Err(err);
         }
-        let made = self
-            .store
-            .commit(&[record.put()])
-            .map_err(CoreError::from)
-            .and_then(|()| driver.create_network(&spec).map_err(CoreError::from))
-            .and_then(|()| self.add_to_firewall(&record));
+        let made = self.make_network(&record, driver.as_ref(), &spec);
         if let Err(err) = made {
             self.unwind_network(&record, driver.as_ref(), &spec);
             return Err(err);
@@ -102,12 +97,7 @@ impl Core {
         if let Some(reason) = dns_unavailable(driver.name()) {
             tracing::info!(network = %record.name, "embedded DNS off ({DNS_OPTION}=false): {reason}");
         }
-        self.emit(
-            "network",
-            "create",
-            &record.id,
-            &[("name", record.name.as_str()), ("type", &record.driver)],
-        );
+        self.emit_network("create", &record, None);
         Ok(record)
     }
 
@@ -195,6 +185,21 @@ impl Core {
         self.firewall.add_network(&rules).map_err(|e| {
             CoreError::Internal(format!("add network {} to the firewall: {e}", record.name))
         })
+    }
+
+    /// Makes a reserved network real: record first, then kernel objects and
+    /// firewall rules. On error the caller undoes what was made.
+    pub(super) fn make_network(
+        &self,
+        record: &NetworkRecord,
+        driver: &dyn Driver,
+        spec: &NetworkSpec,
+    ) -> Result<(), CoreError> {
+        self.store
+            .commit(&[record.put()])
+            .map_err(CoreError::from)
+            .and_then(|()| driver.create_network(spec).map_err(CoreError::from))
+            .and_then(|()| self.add_to_firewall(record))
     }
 
     /// Undoes a half-made network: kernel objects, record, reservations.

@@ -76,12 +76,7 @@ impl Core {
         }
         self.publish_dns();
         tracing::info!(network = %record.name, id = %record.id, "network removed");
-        self.emit(
-            "network",
-            "destroy",
-            &record.id,
-            &[("name", record.name.as_str()), ("type", &record.driver)],
-        );
+        self.emit_network("destroy", &record, None);
         Ok(record.name.to_string())
     }
 
