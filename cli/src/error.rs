@@ -20,6 +20,31 @@ impl fmt::Display for Reported {
 
 impl std::error::Error for Reported {}
 
+/// The failures of a command that carries on past them (`rm a b c`): each
+/// is printed as it happens, and the command fails once all names are done.
+#[derive(Debug, Default)]
+pub struct Failures {
+    any: bool,
+}
+
+impl Failures {
+    /// Prints the error line of `status` and remembers that the command failed.
+    pub fn print(&mut self, status: &Status) {
+        print(&status_message(status));
+        self.any = true;
+    }
+
+    /// The command's result: [`Reported`] after any failure, as its error
+    /// line is already out.
+    pub fn into_result(self) -> anyhow::Result<()> {
+        if self.any {
+            Err(Reported.into())
+        } else {
+            Ok(())
+        }
+    }
+}
+
 /// The user-facing text of a daemon status: cnmd writes the message for
 /// humans, so the code name is left out.
 pub fn status_message(status: &Status) -> String {

@@ -64,15 +64,18 @@ pub async fn run(args: PortArgs, host: &str) -> Result<()> {
 
 /// "80/tcp -> 0.0.0.0:8080", "80/tcp -> [::]:8080".
 fn format_binding(p: &PortBinding) -> String {
-    let host = if p.host_ip.contains(':') {
-        format!("[{}]", p.host_ip)
+    format!("{}/{} -> {}", p.container_port, p.protocol, host_address(p))
+}
+
+/// The host side of a binding as `docker port` and `docker ps` print it:
+/// "0.0.0.0:8080", "[::]:8080" (an IPv6 address in brackets, as Go's
+/// `net.JoinHostPort` writes it).
+pub fn host_address(p: &PortBinding) -> String {
+    if p.host_ip.contains(':') {
+        format!("[{}]:{}", p.host_ip, p.host_port)
     } else {
-        p.host_ip.clone()
-    };
-    format!(
-        "{}/{} -> {host}:{}",
-        p.container_port, p.protocol, p.host_port
-    )
+        format!("{}:{}", p.host_ip, p.host_port)
+    }
 }
 
 fn parse_filter(raw: &str) -> Result<(u32, String)> {

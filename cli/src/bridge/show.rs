@@ -5,7 +5,7 @@ use anyhow::Result;
 use clap::Args;
 use pb::v1::{Bridge, ListBridgesRequest};
 
-use crate::error::{self, Reported};
+use crate::error::{self, Failures};
 use crate::output;
 
 const HEADER: &str = "bridge name\tbridge id\t\tSTP enabled\tinterfaces\n";
@@ -39,7 +39,7 @@ pub async fn run(args: ShowArgs, host: &str) -> Result<()> {
         return output::print(&render(&bridges, args.verbose));
     }
     let mut header_printed = false;
-    let mut failed = false;
+    let mut failures = Failures::default();
     for name in args.bridges {
         let request = ListBridgesRequest { names: vec![name] };
         match client.list_bridges(request).await {
@@ -53,17 +53,10 @@ pub async fn run(args: ShowArgs, host: &str) -> Result<()> {
                 header_printed = true;
                 output::print(&text)?;
             }
-            Err(status) => {
-                error::print(&error::status_message(&status));
-                failed = true;
-            }
+            Err(status) => failures.print(&status),
         }
     }
-    if failed {
-        Err(Reported.into())
-    } else {
-        Ok(())
-    }
+    failures.into_result()
 }
 
 /// The header and one row per bridge; nothing at all without bridges (as

@@ -8,7 +8,7 @@ use clap::Args;
 use pb::v1::{Container, ContainerRef, Endpoint};
 use serde::Serialize;
 
-use crate::error::{self, Reported};
+use crate::error::Failures;
 use crate::output::{self, format, json::to_docker_json};
 
 /// Docker's zero time, for instants that never happened.
@@ -30,17 +30,14 @@ pub async fn run(args: InspectArgs, host: &str) -> Result<()> {
     let template = format::inspect_template(args.format.as_deref())?;
     let mut client = super::client(host).await?;
     let mut found = Vec::new();
-    let mut failed = false;
+    let mut failures = Failures::default();
     for name in args.containers {
         match client
             .inspect_container(ContainerRef { container: name })
             .await
         {
             Ok(reply) => found.push(reply.into_inner()),
-            Err(status) => {
-                error::print(&error::status_message(&status));
-                failed = true;
-            }
+            Err(status) => failures.print(&status),
         }
     }
     let ports: Vec<PortMap<'_>> = found.iter().map(port_map).collect();
@@ -54,11 +51,7 @@ pub async fn run(args: InspectArgs, host: &str) -> Result<()> {
         None => to_docker_json(&docker)?,
     };
     output::print(&text)?;
-    if failed {
-        Err(Reported.into())
-    } else {
-        Ok(())
-    }
+    failures.into_result()
 }
 
 fn or_zero(time: &str) -> &str {
@@ -287,16 +280,23 @@ mod tests {
         serde_json::to_value(docker_json(c, &ports)).expect("json")
     }
 
-    #[test]
-    fn docker_shape() {
-        let c = Container {
+    /// `web`, which ran `sh -c true` and exited with 3.
+    fn exited_web() -> Container {
+        Container {
             id: "abc".into(),
             name: "web".into(),
             args: vec!["sh".into(), "-c".into(), "true".into()],
             status: "exited".into(),
             exit_code: 3,
-            tty: true,
             ..Default::default()
+        }
+    }
+
+    #[test]
+    fn docker_shape() {
+        let c = Container {
+            tty: true,
+            ..exited_web()
         };
         let v = to_value(&c);
         assert_eq!(v["Name"], "/web");
@@ -313,17 +313,12 @@ mod tests {
     #[test]
     fn format_runs_over_the_docker_json() {
         let c = Container {
-            id: "abc".into(),
-            name: "web".into(),
-            args: vec!["sh".into(), "-c".into(), "true".into()],
-            status: "exited".into(),
-            exit_code: 3,
             endpoints: vec![Endpoint {
                 network_name: "front".into(),
                 ipv4_address: "10.0.0.2/24".into(),
                 ..Default::default()
             }],
-            ..Default::default()
+            ..exited_web()
         };
         let ports = port_map(&c);
         let template = format::inspect_template(Some(
@@ -339,15 +334,17 @@ mod tests {
         );
     }
 
-    /// Keys in the order of their first appearance in `text` (a key of a
-    /// nested object counts where it appears).
-    fn positions(text: &str, keys: &[&str]) -> Vec<usize> {
-        keys.iter()
+    /// Asserts that the first appearances of `keys` in `text` come in that
+    /// order (a key of a nested object counts where it appears).
+    fn assert_keys_in_order(text: &str, keys: &[&str]) {
+        let positions: Vec<usize> = keys
+            .iter()
             .map(|k| {
                 text.find(&format!("\"{k}\":"))
                     .unwrap_or_else(|| panic!("{k} missing in {text}"))
             })
-            .collect()
+            .collect();
+        assert!(positions.windows(2).all(|w| w[0] < w[1]), "{text}");
     }
 
     #[test]
@@ -382,8 +379,7 @@ mod tests {
             "Config",
             "NetworkSettings",
         ];
-        let at = positions(&text, &top);
-        assert!(at.windows(2).all(|w| w[0] < w[1]), "{text}");
+        assert_keys_in_order(&text, &top);
         let state = [
             "Status",
             "Running",
@@ -397,8 +393,7 @@ mod tests {
             "StartedAt",
             "FinishedAt",
         ];
-        let at = positions(&text, &state);
-        assert!(at.windows(2).all(|w| w[0] < w[1]), "{text}");
+        assert_keys_in_order(&text, &state);
         let v: Value = serde_json::from_str(&text).expect("parse");
         assert_eq!(
             v["NetworkSettings"]["Ports"]["80/tcp"][0]["HostPort"],

@@ -6,7 +6,7 @@ use clap::Args;
 use pb::v1::{ContainerRef, RemoveContainerRequest, StopContainerRequest};
 use tonic::Status;
 
-use crate::error::{self, Reported};
+use crate::error::Failures;
 use crate::output;
 
 /// Container names, for `start`.
@@ -41,78 +41,94 @@ pub struct RmArgs {
 
 pub async fn stop(args: StopArgs, host: &str) -> Result<()> {
     let mut client = super::client(host).await?;
-    let mut results = Vec::new();
-    for name in args.containers {
+    for_each_container(args.containers, async |container| {
         let request = StopContainerRequest {
-            container: name.clone(),
+            container,
             timeout: args.time,
         };
-        results.push((name, client.stop_container(request).await.map(drop)));
-    }
-    report(results)
+        client.stop_container(request).await.map(drop)
+    })
+    .await
 }
 
 pub async fn start(args: NamesArgs, host: &str) -> Result<()> {
     let mut client = super::client(host).await?;
-    let mut results = Vec::new();
-    for name in args.containers {
-        let request = ContainerRef {
-            container: name.clone(),
-        };
-        results.push((name, client.start_container(request).await.map(drop)));
-    }
-    report(results)
+    for_each_container(args.containers, async |container| {
+        let request = ContainerRef { container };
+        client.start_container(request).await.map(drop)
+    })
+    .await
 }
 
 pub async fn restart(args: StopArgs, host: &str) -> Result<()> {
     let mut client = super::client(host).await?;
-    let mut results = Vec::new();
-    for name in args.containers {
+    for_each_container(args.containers, async |container| {
         let stop = StopContainerRequest {
-            container: name.clone(),
+            container: container.clone(),
             timeout: args.time,
         };
-        let mut done = client.stop_container(stop).await.map(drop);
-        if done.is_ok() {
-            let start = ContainerRef {
-                container: name.clone(),
-            };
-            done = client.start_container(start).await.map(drop);
-        }
-        results.push((name, done));
-    }
-    report(results)
+        client.stop_container(stop).await?;
+        let start = ContainerRef { container };
+        client.start_container(start).await.map(drop)
+    })
+    .await
 }
 
 pub async fn rm(args: RmArgs, host: &str) -> Result<()> {
     let mut client = super::client(host).await?;
-    let mut results = Vec::new();
-    for name in args.containers {
+    for_each_container(args.containers, async |container| {
         let request = RemoveContainerRequest {
-            container: name.clone(),
+            container,
             force: args.force,
             when_exited: false,
         };
-        results.push((name, client.remove_container(request).await.map(drop)));
-    }
-    report(results)
+        client.remove_container(request).await.map(drop)
+    })
+    .await
 }
 
-/// Prints each name that worked and an error line for each that did not.
-fn report(results: Vec<(String, Result<(), Status>)>) -> Result<()> {
-    let mut failed = false;
+/// Sends `request` for each container in turn, then prints each name that
+/// worked and an error line for each that did not. Nothing is printed before
+/// every request went out, so a closed stdout (`cnm rm a b | head -0`) does
+/// not leave the later containers untouched.
+async fn for_each_container(
+    containers: Vec<String>,
+    mut request: impl AsyncFnMut(String) -> Result<(), Status>,
+) -> Result<()> {
+    let mut results = Vec::with_capacity(containers.len());
+    for name in containers {
+        let result = request(name.clone()).await;
+        results.push((name, result));
+    }
+    let mut failures = Failures::default();
     for (name, result) in results {
         match result {
             Ok(()) => output::print(&format!("{name}\n"))?,
-            Err(status) => {
-                error::print(&error::status_message(&status));
-                failed = true;
-            }
+            Err(status) => failures.print(&status),
         }
     }
-    if failed {
-        Err(Reported.into())
-    } else {
-        Ok(())
+    failures.into_result()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::Reported;
+
+    #[tokio::test]
+    async fn a_failure_fails_the_command_after_every_request() {
+        let mut sent = Vec::new();
+        let names = vec!["a".to_string(), "b".to_string(), "c".to_string()];
+        let result = for_each_container(names, async |container| {
+            sent.push(container.clone());
+            if container == "b" {
+                Err(Status::not_found("No such container: b"))
+            } else {
+                Ok(())
+            }
+        })
+        .await;
+        assert_eq!(sent, ["a", "b", "c"]);
+        assert!(result.expect_err("b failed").is::<Reported>());
     }
 }

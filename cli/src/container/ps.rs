@@ -14,6 +14,7 @@ use serde_json::{json, Value};
 use crate::error;
 use crate::output::format::{go_time, ListFormat};
 use crate::output::{self, table};
+use crate::port::host_address;
 
 /// The fields `--format` templates see, with Docker's column titles.
 const FIELDS: &[(&str, &str)] = &[
@@ -186,17 +187,7 @@ fn ports(c: &Container) -> String {
         .endpoints
         .iter()
         .flat_map(|e| e.ports.iter())
-        .map(|p| {
-            let host = if p.host_ip.contains(':') {
-                format!("[{}]", p.host_ip)
-            } else {
-                p.host_ip.clone()
-            };
-            format!(
-                "{host}:{}->{}/{}",
-                p.host_port, p.container_port, p.protocol
-            )
-        })
+        .map(|p| format!("{}->{}/{}", host_address(p), p.container_port, p.protocol))
         .collect();
     out.dedup();
     out.join(", ")
@@ -224,6 +215,8 @@ pub fn human_duration(nanos: i64) -> String {
 
 #[cfg(test)]
 mod tests {
+    use pb::v1::{Endpoint, PortBinding};
+
     use super::*;
 
     const S: i64 = 1_000_000_000;
@@ -300,5 +293,23 @@ mod tests {
         let args = ["sleep".to_string(), "1000000000000000000".to_string()];
         assert_eq!(command(&args, false), "\"sleep 1000000000000…\"");
         assert_eq!(command(&args[..1], false), "\"sleep\"");
+    }
+
+    #[test]
+    fn ports_column_brackets_ipv6_hosts() {
+        let binding = |host_ip: &str| PortBinding {
+            container_port: 80,
+            protocol: "tcp".into(),
+            host_ip: host_ip.into(),
+            host_port: 8080,
+        };
+        let c = Container {
+            endpoints: vec![Endpoint {
+                ports: vec![binding("0.0.0.0"), binding("::")],
+                ..Default::default()
+            }],
+            ..Default::default()
+        };
+        assert_eq!(ports(&c), "0.0.0.0:8080->80/tcp, [::]:8080->80/tcp");
     }
 }

@@ -6,7 +6,7 @@ use clap::Args;
 use pb::v1::RemoveNetworkRequest;
 use tonic::Code;
 
-use crate::error::{self, Reported};
+use crate::error::Failures;
 use crate::output;
 
 /// Flags of `network rm`.
@@ -23,7 +23,7 @@ pub struct RmArgs {
 /// Removes every named network; fails at the end if any removal failed.
 pub async fn run(args: RmArgs, host: &str) -> Result<()> {
     let mut client = super::client(host).await?;
-    let mut failed = false;
+    let mut failures = Failures::default();
     for name in args.networks {
         let request = RemoveNetworkRequest {
             network: name.clone(),
@@ -31,15 +31,8 @@ pub async fn run(args: RmArgs, host: &str) -> Result<()> {
         match client.remove_network(request).await {
             Ok(_) => output::print(&format!("{name}\n"))?,
             Err(status) if args.force && status.code() == Code::NotFound => {}
-            Err(status) => {
-                error::print(&error::status_message(&status));
-                failed = true;
-            }
+            Err(status) => failures.print(&status),
         }
     }
-    if failed {
-        Err(Reported.into())
-    } else {
-        Ok(())
-    }
+    failures.into_result()
 }

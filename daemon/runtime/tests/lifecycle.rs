@@ -11,11 +11,10 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use cnm_runtime::attach::Frame;
 use cnm_runtime::{
     CapSet, Container, ContainerState, ExecSpec, MemoryBytes, RuntimeError, SpecError,
 };
-use common::{cannot_run, runtime, Fixture};
+use common::{cannot_run, collect_output, runtime, Fixture};
 
 #[test]
 fn stop_kills_after_the_timeout_when_term_is_ignored() {
@@ -328,19 +327,6 @@ fn delete_refuses_running_and_force_kills() {
     assert!(Container::open(f.state_dir()).is_err());
 }
 
-fn collect(stream: &mut cnm_runtime::attach::AttachStream) -> (String, Option<i32>) {
-    let mut out = String::new();
-    let mut code = None;
-    while let Some(frame) = stream.read_frame().unwrap() {
-        match frame {
-            Frame::Stdout(b) | Frame::Stderr(b) => out.push_str(&String::from_utf8_lossy(&b)),
-            Frame::Exit { code: c, .. } => code = Some(c),
-            _ => {}
-        }
-    }
-    (out, code)
-}
-
 #[test]
 fn attach_carries_stdin_and_output() {
     if cannot_run() {
@@ -355,7 +341,7 @@ fn attach_carries_stdin_and_output() {
     let mut writer = stream.writer().unwrap();
     writer.send_stdin(b"hello\n").unwrap();
     writer.close_stdin().unwrap();
-    let (out, code) = collect(&mut stream);
+    let (out, code) = collect_output(&mut stream);
     assert_eq!(out, "before\nhello\nafter\n");
     assert_eq!(code, Some(0));
     container.delete(false).unwrap();
@@ -371,7 +357,7 @@ fn attach_after_a_fast_exit_replays_the_log() {
         .start(&f.spec(&["sh", "-c", "echo fast; exit 4"]))
         .unwrap();
     std::thread::sleep(Duration::from_millis(500));
-    let (out, code) = collect(&mut container.attach(true).unwrap());
+    let (out, code) = collect_output(&mut container.attach(true).unwrap());
     assert_eq!(out, "fast\n");
     assert_eq!(code, Some(4));
     assert!(
@@ -400,7 +386,7 @@ fn tty_gets_a_pty_and_resizes() {
     let mut writer = stream.writer().unwrap();
     writer.resize(30, 100).unwrap();
     writer.send_stdin(b"go\n").unwrap();
-    let (out, code) = collect(&mut stream);
+    let (out, code) = collect_output(&mut stream);
     assert!(out.contains("/dev/pts/0"), "{out:?}");
     assert!(out.contains("30 100"), "{out:?}");
     assert_eq!(code, Some(0));

@@ -11,22 +11,9 @@ use std::io::{Read, Write};
 use std::process::Stdio;
 use std::time::Duration;
 
-use cnm_runtime::attach::{AttachStream, Frame};
+use cnm_runtime::attach::Frame;
 use cnm_runtime::ExecSpec;
-use common::{cannot_run, runtime, Fixture};
-
-fn collect(stream: &mut AttachStream) -> (String, Option<i32>) {
-    let mut out = String::new();
-    let mut code = None;
-    while let Some(frame) = stream.read_frame().unwrap() {
-        match frame {
-            Frame::Stdout(b) | Frame::Stderr(b) => out.push_str(&String::from_utf8_lossy(&b)),
-            Frame::Exit { code: c, .. } => code = Some(c),
-            _ => {}
-        }
-    }
-    (out, code)
-}
+use common::{cannot_run, collect_output, runtime, Fixture};
 
 fn log_lines(container: &cnm_runtime::Container) -> Vec<String> {
     container
@@ -60,7 +47,7 @@ fn a_log_outside_the_state_dir_keeps_every_run() {
 
     spec.args = vec!["sh".into(), "-c".into(), "echo two; exit 2".into()];
     let second = runtime().start(&spec).unwrap();
-    let (out, code) = collect(&mut second.attach(true).unwrap());
+    let (out, code) = collect_output(&mut second.attach(true).unwrap());
     assert_eq!(out, "two\n", "an attach replays this run only");
     assert_eq!(code, Some(2));
     assert_eq!(log_lines(&second), ["one\n", "two\n"]);
@@ -94,7 +81,7 @@ fn closing_a_tty_stdin_types_eof() {
     let mut writer = stream.writer().unwrap();
     writer.send_stdin(b"hello\n").unwrap();
     writer.close_stdin().unwrap();
-    let (out, code) = collect(&mut stream);
+    let (out, code) = collect_output(&mut stream);
     // The pty echoes the input, cat prints it again, then ^D ends cat.
     assert!(out.contains("hello\r\nhello\r\n"), "{out:?}");
     assert!(out.contains("cat-ended"), "{out:?}");

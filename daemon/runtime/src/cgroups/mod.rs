@@ -15,8 +15,11 @@ use std::time::{Duration, Instant};
 pub use detect::summary as cgroup_summary;
 pub(crate) use detect::{Controller, Hierarchies, Location};
 
+use v1::V1;
+use v2::V2;
+
 use crate::error::SpecError;
-use crate::spec::Limits;
+use crate::spec::{Cpus, Limits, MemoryBytes};
 
 /// Every container cgroup sits under this directory of each hierarchy.
 pub(crate) const PARENT: &str = "cnm";
@@ -141,14 +144,14 @@ impl CgroupSet {
             if make_leaf(dir)? {
                 created.push(dir.clone());
             }
-            v1::apply(dir, controllers, limits)?;
+            V1::apply(dir, controllers, limits)?;
         }
         if let (Some((mount, controllers)), Some(leaf)) = (&self.v2, self.v2_leaf()) {
             v2::enable_controllers(mount, &leaf, controllers)?;
             if make_leaf(&leaf)? {
                 created.push(leaf.clone());
             }
-            v2::apply(&leaf, controllers, limits)?;
+            V2::apply(&leaf, controllers, limits)?;
         }
         Ok(())
     }
@@ -192,6 +195,40 @@ impl CgroupSet {
             }
         }
         errors
+    }
+}
+
+/// How limits are written into a leaf of one hierarchy version. Only the
+/// memory and cpu files differ between v1 and v2; which limit goes to which
+/// controller, and pids.max, are the same in both.
+trait LimitFiles {
+    fn write_memory(dir: &Path, memory: MemoryBytes) -> Result<(), CgroupError>;
+
+    fn write_cpus(dir: &Path, cpus: Cpus) -> Result<(), CgroupError>;
+
+    /// Writes the limits of `controllers` into the leaf `dir`; a limit that
+    /// is not set writes nothing, leaving the kernel's "no limit".
+    fn apply(dir: &Path, controllers: &[Controller], limits: &Limits) -> Result<(), CgroupError> {
+        for controller in controllers {
+            match controller {
+                Controller::Memory => {
+                    if let Some(memory) = limits.memory {
+                        Self::write_memory(dir, memory)?;
+                    }
+                }
+                Controller::Cpu => {
+                    if let Some(cpus) = limits.cpus {
+                        Self::write_cpus(dir, cpus)?;
+                    }
+                }
+                Controller::Pids => {
+                    if let Some(pids) = limits.pids {
+                        write_file(&dir.join("pids.max"), &pids.get().to_string())?;
+                    }
+                }
+            }
+        }
+        Ok(())
     }
 }
 

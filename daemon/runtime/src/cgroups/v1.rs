@@ -2,53 +2,40 @@
 
 use std::path::Path;
 
-use super::{write_file, CgroupError, Controller};
-use crate::spec::{Limits, CPU_PERIOD_US};
+use super::{write_file, CgroupError, LimitFiles};
+use crate::spec::{Cpus, MemoryBytes, CPU_PERIOD_US};
 
-/// Writes the limits of `controllers` into the v1 leaf `dir`.
-pub(super) fn apply(
-    dir: &Path,
-    controllers: &[Controller],
-    limits: &Limits,
-) -> Result<(), CgroupError> {
-    for controller in controllers {
-        match controller {
-            Controller::Memory => {
-                if let Some(memory) = limits.memory {
-                    let bytes = memory.bytes().to_string();
-                    // limit_in_bytes first: memsw must never be below it.
-                    write_file(&dir.join("memory.limit_in_bytes"), &bytes)?;
-                    // With swap accounting on, memory+swap equal to memory
-                    // means no swap, so a hog is OOM-killed instead of
-                    // swapping (Docker's default for --memory alone allows
-                    // swap; cnm keeps swap off).
-                    let memsw = dir.join("memory.memsw.limit_in_bytes");
-                    if memsw.exists() {
-                        write_file(&memsw, &bytes)?;
-                    }
-                }
-            }
-            Controller::Cpu => {
-                if let Some(cpus) = limits.cpus {
-                    write_file(&dir.join("cpu.cfs_period_us"), &CPU_PERIOD_US.to_string())?;
-                    write_file(&dir.join("cpu.cfs_quota_us"), &cpus.quota_us().to_string())?;
-                }
-            }
-            Controller::Pids => {
-                if let Some(pids) = limits.pids {
-                    write_file(&dir.join("pids.max"), &pids.get().to_string())?;
-                }
-            }
+/// The limit files of the v1 hierarchies.
+pub(super) struct V1;
+
+impl LimitFiles for V1 {
+    fn write_memory(dir: &Path, memory: MemoryBytes) -> Result<(), CgroupError> {
+        let bytes = memory.bytes().to_string();
+        // limit_in_bytes first: memsw must never be below it.
+        write_file(&dir.join("memory.limit_in_bytes"), &bytes)?;
+        // With swap accounting on, memory+swap equal to memory means no
+        // swap, so a hog is OOM-killed instead of swapping (Docker's default
+        // for --memory alone allows swap; cnm keeps swap off).
+        let memsw = dir.join("memory.memsw.limit_in_bytes");
+        if memsw.exists() {
+            write_file(&memsw, &bytes)?;
         }
+        Ok(())
     }
-    Ok(())
+
+    fn write_cpus(dir: &Path, cpus: Cpus) -> Result<(), CgroupError> {
+        write_file(&dir.join("cpu.cfs_period_us"), &CPU_PERIOD_US.to_string())?;
+        write_file(&dir.join("cpu.cfs_quota_us"), &cpus.quota_us().to_string())
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use std::fs;
 
+    use super::super::Controller;
     use super::*;
+    use crate::spec::Limits;
 
     #[test]
     fn writes_v1_files() {
@@ -68,7 +55,7 @@ mod tests {
             cpus: Some("0.5".parse().expect("cpus")),
             pids: Some("20".parse().expect("pids")),
         };
-        apply(d, &Controller::ALL, &limits).expect("apply");
+        V1::apply(d, &Controller::ALL, &limits).expect("apply");
         let read = |f: &str| fs::read_to_string(d.join(f)).expect(f);
         assert_eq!(read("memory.limit_in_bytes"), "33554432");
         assert_eq!(read("memory.memsw.limit_in_bytes"), "33554432");
@@ -84,7 +71,7 @@ mod tests {
             pids: Some("5".parse().expect("pids")),
             ..Limits::default()
         };
-        let err = apply(dir.path(), &[Controller::Pids], &limits).expect_err("no file");
+        let err = V1::apply(dir.path(), &[Controller::Pids], &limits).expect_err("no file");
         assert!(err.to_string().contains("pids.max"), "{err}");
     }
 }

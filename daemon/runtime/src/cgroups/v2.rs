@@ -6,8 +6,8 @@
 use std::fs;
 use std::path::Path;
 
-use super::{write_file, CgroupError, Controller};
-use crate::spec::{Limits, CPU_PERIOD_US};
+use super::{write_file, CgroupError, Controller, LimitFiles};
+use crate::spec::{Cpus, MemoryBytes, CPU_PERIOD_US};
 
 /// Enables `controllers` in the subtree_control of every ancestor of
 /// `leaf` below (and including) `mount`, creating missing ancestors.
@@ -50,45 +50,32 @@ fn enable_in(dir: &Path, controllers: &[Controller]) -> Result<(), CgroupError> 
     write_file(&file, &missing.join(" "))
 }
 
-/// Writes the limits of `controllers` into the v2 leaf `dir`.
-pub(super) fn apply(
-    dir: &Path,
-    controllers: &[Controller],
-    limits: &Limits,
-) -> Result<(), CgroupError> {
-    for controller in controllers {
-        match controller {
-            Controller::Memory => {
-                if let Some(memory) = limits.memory {
-                    write_file(&dir.join("memory.max"), &memory.bytes().to_string())?;
-                    // Absent when the kernel has no swap accounting
-                    // (CONFIG_MEMCG_SWAP off or swapaccount=0).
-                    let swap = dir.join("memory.swap.max");
-                    if swap.exists() {
-                        write_file(&swap, "0")?;
-                    }
-                }
-            }
-            Controller::Cpu => {
-                if let Some(cpus) = limits.cpus {
-                    let value = format!("{} {}", cpus.quota_us(), CPU_PERIOD_US);
-                    write_file(&dir.join("cpu.max"), &value)?;
-                }
-            }
-            Controller::Pids => {
-                if let Some(pids) = limits.pids {
-                    write_file(&dir.join("pids.max"), &pids.get().to_string())?;
-                }
-            }
+/// The limit files of the unified hierarchy.
+pub(super) struct V2;
+
+impl LimitFiles for V2 {
+    fn write_memory(dir: &Path, memory: MemoryBytes) -> Result<(), CgroupError> {
+        write_file(&dir.join("memory.max"), &memory.bytes().to_string())?;
+        // Absent when the kernel has no swap accounting (CONFIG_MEMCG_SWAP
+        // off or swapaccount=0).
+        let swap = dir.join("memory.swap.max");
+        if swap.exists() {
+            write_file(&swap, "0")?;
         }
+        Ok(())
     }
-    Ok(())
+
+    fn write_cpus(dir: &Path, cpus: Cpus) -> Result<(), CgroupError> {
+        let value = format!("{} {}", cpus.quota_us(), CPU_PERIOD_US);
+        write_file(&dir.join("cpu.max"), &value)
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::super::{detect, CgroupSet, Hierarchies};
     use super::*;
+    use crate::spec::Limits;
 
     /// A temp tree shaped like a pure-v2 cgroupfs in which the leaf of
     /// container `id` already exists with its interface files (a real

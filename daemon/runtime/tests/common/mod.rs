@@ -1,6 +1,6 @@
 //! Shared fixtures for the runtime's kernel tests: a busybox rootfs, an
 //! anonymous network namespace per test, cnmd-style hosts/resolv.conf
-//! files, a private state dir, and the skip helper.
+//! files, a private state dir, reading an attach stream, and the skip helper.
 
 #![allow(dead_code, clippy::unwrap_used)]
 
@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
+use cnm_runtime::attach::{AttachStream, Frame};
 use cnm_runtime::{Container, ContainerSpec, ExitStatus, Runtime};
 use nix::mount::{mount, umount2, MntFlags, MsFlags};
 use nix::sched::{unshare, CloneFlags};
@@ -204,6 +205,21 @@ pub fn spec_at(dir: &Path, rootfs: &Path, id: &str, args: &[&str]) -> ContainerS
         state_dir: dir.join("state"),
         log: None,
     }
+}
+
+/// Reads an attach stream to its end: stdout and stderr as one text, and
+/// the exit code if the stream reported one.
+pub fn collect_output(stream: &mut AttachStream) -> (String, Option<i32>) {
+    let mut out = String::new();
+    let mut code = None;
+    while let Some(frame) = stream.read_frame().unwrap() {
+        match frame {
+            Frame::Stdout(b) | Frame::Stderr(b) => out.push_str(&String::from_utf8_lossy(&b)),
+            Frame::Exit { code: c, .. } => code = Some(c),
+            _ => {}
+        }
+    }
+    (out, code)
 }
 
 /// What a finished container left.
