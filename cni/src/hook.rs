@@ -12,8 +12,8 @@ use anyhow::{bail, Context, Result};
 use pb::v1 as api;
 use serde::Deserialize;
 
-use crate::commands::disconnect;
-use crate::daemon::{refused, retry_transient, Daemon};
+use crate::commands::{connect_sandbox, disconnect, sandbox_name};
+use crate::daemon::Daemon;
 use crate::spec::config::DEFAULT_SOCKET;
 
 /// The owner recorded on attachments the hook makes.
@@ -100,10 +100,7 @@ async fn connect(daemon: &Daemon, args: &HookArgs, state: &State, netns: &Path) 
                 netns.display().to_string(),
             )),
         }),
-        name: args
-            .name
-            .clone()
-            .unwrap_or_else(|| state.id.chars().take(64).collect()),
+        name: args.name.clone().unwrap_or_else(|| sandbox_name(&state.id)),
         settings: Some(api::EndpointSettings {
             ipv4_address: ipv4,
             ipv6_address: ipv6,
@@ -113,17 +110,6 @@ async fn connect(daemon: &Daemon, args: &HookArgs, state: &State, netns: &Path) 
         owner: OWNER.to_owned(),
         ..Default::default()
     };
-    retry_transient(|| {
-        let mut client = daemon.networks();
-        let request = request.clone();
-        async move { client.connect_sandbox(request).await }
-    })
-    .await
-    .map_err(|status| {
-        refused(
-            &format!("connect container {} to network {}", state.id, args.network),
-            &status,
-        )
-    })?;
+    connect_sandbox(daemon, &request).await?;
     Ok(())
 }

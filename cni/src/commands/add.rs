@@ -24,22 +24,8 @@ pub async fn add(env: &CniEnv, conf: &NetConf) -> Result<Value, CniError> {
     let request = connect_request(env, conf)?;
     let daemon = Daemon::connect(&conf.socket).await?;
     ensure_network(&daemon, conf).await?;
-    let response = retry_transient(|| {
-        let mut client = daemon.networks();
-        let request = request.clone();
-        async move { client.connect_sandbox(request).await }
-    })
-    .await
-    .map_err(|status| {
-        refused(
-            &format!(
-                "connect container {} to network {}",
-                env.container_id, conf.name
-            ),
-            &status,
-        )
-    })?;
-    let endpoint = response.into_inner().endpoint.ok_or_else(|| {
+    let response = connect_sandbox(&daemon, &request).await?;
+    let endpoint = response.endpoint.ok_or_else(|| {
         CniError::new(
             code::DAEMON_REFUSED,
             "cnmd answered connect without an endpoint",
@@ -50,6 +36,30 @@ pub async fn add(env: &CniEnv, conf: &NetConf) -> Result<Value, CniError> {
         Some(prev) => result.append_to(prev, &conf.cni_version, conf.version),
         None => Ok(result.to_json(&conf.cni_version, conf.version)),
     }
+}
+
+/// Connects the sandbox `request` names, retrying while cnmd is busy with
+/// the network; the OCI hook connects through here too.
+pub async fn connect_sandbox(
+    daemon: &Daemon,
+    request: &api::ConnectRequest,
+) -> Result<api::ConnectResponse, CniError> {
+    retry_transient(|| {
+        let mut client = daemon.networks();
+        let request = request.clone();
+        async move { client.connect_sandbox(request).await }
+    })
+    .await
+    .map(tonic::Response::into_inner)
+    .map_err(|status| {
+        refused(
+            &format!(
+                "connect container {} to network {}",
+                request.container_id, request.network
+            ),
+            &status,
+        )
+    })
 }
 
 /// Everything the connect asks for, checked before cnmd is called.
@@ -119,7 +129,7 @@ fn one_of_family(ips: &[IpAddr], v4: bool) -> Result<Option<IpAddr>, CniError> {
 
 /// The sandbox's name in cnmd: the container id (cnmd allows 64
 /// characters, which a 64-digit id fills exactly).
-fn sandbox_name(container_id: &str) -> String {
+pub fn sandbox_name(container_id: &str) -> String {
     container_id.chars().take(64).collect()
 }
 

@@ -6,6 +6,7 @@ mod del;
 mod gc;
 mod status;
 
+pub use add::{connect_sandbox, sandbox_name};
 pub use del::disconnect;
 
 use serde_json::{json, Value};

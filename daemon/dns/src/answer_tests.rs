@@ -4,10 +4,15 @@
 use std::net::IpAddr;
 
 use hickory_proto::op::{Edns, Message, Query as Question, ResponseCode};
-use hickory_proto::rr::{Name, RData, RecordType};
+use hickory_proto::rr::{Name, RecordType};
 
 use super::*;
 use crate::snapshot::{MemberBuilder, NetworkBuilder, Snapshot};
+
+#[path = "../tests/e2e/support/answer_data.rs"]
+mod answer_data;
+
+use answer_data::answer_data;
 
 const WEB: &str = "aaaaaaaaaaaa000000000000000000000000000000000000000000000000000a";
 const DB1: &str = "bbbbbbbbbbbb000000000000000000000000000000000000000000000000000b";
@@ -69,15 +74,19 @@ fn packet(name: &str, qtype: RecordType) -> Vec<u8> {
     msg.to_vec().unwrap()
 }
 
-fn ask(index: &RecordIndex, from: &str, to: &str, name: &str, qtype: RecordType) -> Outcome {
-    let bytes = packet(name, qtype);
-    let query = Query {
+/// `packet` as sent over UDP from `from` to our address `to`.
+fn udp_query<'a>(from: &str, to: &str, packet: &'a [u8]) -> Query<'a> {
+    Query {
         listen: ip(to),
         src: ip(from),
-        packet: &bytes,
+        packet,
         transport: Transport::Udp,
-    };
-    answer(index, query, 0)
+    }
+}
+
+fn ask(index: &RecordIndex, from: &str, to: &str, name: &str, qtype: RecordType) -> Outcome {
+    let bytes = packet(name, qtype);
+    answer(index, udp_query(from, to, &bytes), 0)
 }
 
 fn reply_of(outcome: Outcome) -> Message {
@@ -96,17 +105,14 @@ fn resolve(
     qtype: RecordType,
 ) -> (ResponseCode, Vec<String>) {
     let msg = reply_of(ask(index, from, to, name, qtype));
-    let data = msg
-        .answers
-        .iter()
-        .map(|r| match &r.data {
-            RData::A(a) => a.0.to_string(),
-            RData::AAAA(a) => a.0.to_string(),
-            RData::PTR(p) => p.0.to_string(),
-            other => format!("{other:?}"),
-        })
-        .collect();
-    (msg.metadata.response_code, data)
+    (msg.metadata.response_code, answer_data(&msg))
+}
+
+/// The response code of the reply (a reply, not a forward, is expected).
+fn rcode(index: &RecordIndex, from: &str, to: &str, name: &str, qtype: RecordType) -> ResponseCode {
+    reply_of(ask(index, from, to, name, qtype))
+        .metadata
+        .response_code
 }
 
 #[test]
@@ -220,13 +226,11 @@ fn shared_alias_returns_all_holders_rotated() {
     let idx = index();
     let order = |rotation| {
         let bytes = packet("db", RecordType::A);
-        let query = Query {
-            listen: ip("10.1.0.1"),
-            src: ip("10.1.0.2"),
-            packet: &bytes,
-            transport: Transport::Udp,
-        };
-        let msg = reply_of(answer(&idx, query, rotation));
+        let msg = reply_of(answer(
+            &idx,
+            udp_query("10.1.0.2", "10.1.0.1", &bytes),
+            rotation,
+        ));
         msg.answers
             .iter()
             .map(|r| r.data.to_string())
@@ -273,16 +277,12 @@ fn strangers_are_refused() {
     let idx = index();
     // not a member of front
     assert_eq!(
-        reply_of(ask(&idx, "10.1.0.99", "10.1.0.1", "web", RecordType::A))
-            .metadata
-            .response_code,
+        rcode(&idx, "10.1.0.99", "10.1.0.1", "web", RecordType::A),
         ResponseCode::Refused
     );
     // a member of back asking on front's gateway (routed through the host)
     assert_eq!(
-        reply_of(ask(&idx, "10.2.0.6", "10.1.0.1", "web", RecordType::A))
-            .metadata
-            .response_code,
+        rcode(&idx, "10.2.0.6", "10.1.0.1", "web", RecordType::A),
         ResponseCode::Refused
     );
 }
@@ -291,15 +291,7 @@ fn strangers_are_refused() {
 fn internal_only_sandboxes_never_forward() {
     let idx = index();
     assert_eq!(
-        reply_of(ask(
-            &idx,
-            "10.2.0.6",
-            "10.2.0.1",
-            "example.com",
-            RecordType::A
-        ))
-        .metadata
-        .response_code,
+        rcode(&idx, "10.2.0.6", "10.2.0.1", "example.com", RecordType::A),
         ResponseCode::Refused
     );
     // local names still resolve on an internal network
@@ -353,12 +345,7 @@ fn edns_is_echoed_and_udp_answers_truncate() {
     ));
     msg.set_edns(Edns::new());
     let bytes = msg.to_vec().unwrap();
-    let mut query = Query {
-        listen: ip("10.3.0.1"),
-        src: ip("10.3.1.1"),
-        packet: &bytes,
-        transport: Transport::Udp,
-    };
+    let mut query = udp_query("10.3.1.1", "10.3.0.1", &bytes);
     let udp = reply_of(answer(&idx, query, 0));
     assert!(udp.metadata.truncation);
     assert!(udp.answers.is_empty());
@@ -373,12 +360,7 @@ fn edns_is_echoed_and_udp_answers_truncate() {
 fn garbage_gets_formerr_and_responses_are_dropped() {
     let idx = index();
     let garbage = [0x12, 0x34, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0, 0xff];
-    let query = Query {
-        listen: ip("10.1.0.1"),
-        src: ip("10.1.0.2"),
-        packet: &garbage,
-        transport: Transport::Udp,
-    };
+    let query = udp_query("10.1.0.2", "10.1.0.1", &garbage);
     assert_eq!(
         reply_of(answer(&idx, query, 0)).metadata.response_code,
         ResponseCode::FormErr
@@ -387,12 +369,7 @@ fn garbage_gets_formerr_and_responses_are_dropped() {
         Outcome::Reply(bytes) => bytes,
         other => panic!("{other:?}"),
     };
-    let query = Query {
-        listen: ip("10.1.0.1"),
-        src: ip("10.1.0.2"),
-        packet: &reply,
-        transport: Transport::Udp,
-    };
+    let query = udp_query("10.1.0.2", "10.1.0.1", &reply);
     assert_eq!(answer(&idx, query, 0), Outcome::Drop);
     assert_eq!(
         answer(
@@ -443,22 +420,12 @@ fn newcomers_in_the_subnet_are_served_before_their_record_arrives() {
     );
     // a newcomer of an internal network is not forwarded for
     assert_eq!(
-        reply_of(ask(
-            &idx,
-            "10.2.0.99",
-            "10.2.0.1",
-            "example.com",
-            RecordType::A
-        ))
-        .metadata
-        .response_code,
+        rcode(&idx, "10.2.0.99", "10.2.0.1", "example.com", RecordType::A),
         ResponseCode::Refused
     );
     // nor does it see another network's names
     assert_eq!(
-        reply_of(ask(&idx, "10.2.0.99", "10.2.0.1", "web", RecordType::A))
-            .metadata
-            .response_code,
+        rcode(&idx, "10.2.0.99", "10.2.0.1", "web", RecordType::A),
         ResponseCode::NXDomain
     );
 }
@@ -473,9 +440,7 @@ fn subnets_do_not_open_the_resolver_to_other_networks() {
         ("10.1.0.0", "10.1.0.1"),  // the network address itself
     ] {
         assert_eq!(
-            reply_of(ask(&idx, src, listen, "web", RecordType::A))
-                .metadata
-                .response_code,
+            rcode(&idx, src, listen, "web", RecordType::A),
             ResponseCode::Refused,
             "{src} on {listen}"
         );

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use crate::error::FirewallError;
 use crate::names::TABLE;
-use crate::netlink::{Message, NfSocket, NftMsg, ATTR_TABLE_NAME, NFPROTO_INET};
+use crate::netlink::{is_our_table, Message, NfSocket, NftMsg};
 use crate::Firewall;
 
 /// How long the watcher blocks before looking at its stop flag.
@@ -101,7 +101,5 @@ fn touches_table(m: &Message<'_>) -> bool {
         NftMsg::from_nlmsg_type(m.ty),
         Some(NewTable | DelTable | NewChain | DelChain | NewRule | DelRule | NewSet | DelSet)
     );
-    structural
-        && m.family() == Some(NFPROTO_INET)
-        && m.attrs().get_str(ATTR_TABLE_NAME) == Some(TABLE)
+    structural && is_our_table(m)
 }

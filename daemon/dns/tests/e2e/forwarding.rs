@@ -11,7 +11,7 @@ use hickory_proto::rr::RecordType;
 
 use crate::support::can_run;
 use crate::support::client::{encode, exchange, query, query_tcp, udp_socket};
-use crate::support::lab::{back, front, ip, standard, Lab, BACK_GW, C2, FRONT_GW};
+use crate::support::lab::{back, front, ip, standard_lab, Lab, BACK_GW, C2, FRONT_GW};
 use crate::support::resolver::Resolver;
 use crate::support::upstream::{dead_upstream, FakeUpstream};
 
@@ -19,16 +19,20 @@ const GOOD: &str = "127.0.0.2";
 const DEAD: &str = "127.0.0.3";
 const GOOD_ANSWER: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 10);
 
+/// A lab with the standard snapshot, the GOOD upstream as the host's only
+/// resolver, and the resolver running; `None` where it cannot run.
+fn good_upstream_lab(tag: &str, back_internal: bool) -> Option<(Lab, FakeUpstream, Resolver)> {
+    let lab = standard_lab(tag, back_internal, &[GOOD])?;
+    let upstream = FakeUpstream::start(&lab.host.name, GOOD, GOOD_ANSWER);
+    let resolver = Resolver::start(&lab, &[]);
+    Some((lab, upstream, resolver))
+}
+
 #[test]
 fn forwards_only_names_that_are_not_ours() {
-    if !can_run("fwd") {
+    let Some((lab, upstream, _resolver)) = good_upstream_lab("fwd", false) else {
         return;
-    }
-    let lab = Lab::new("fwd");
-    let upstream = FakeUpstream::start(&lab.host.name, GOOD, GOOD_ANSWER);
-    lab.write(&standard(false));
-    lab.write_resolv_conf(&[GOOD]);
-    let _resolver = Resolver::start(&lab, &[]);
+    };
     let c1 = &lab.c1.name;
     assert_eq!(
         query(c1, FRONT_GW, "ext.example", RecordType::A).data,
@@ -53,14 +57,11 @@ fn forwards_only_names_that_are_not_ours() {
 
 #[test]
 fn a_dead_first_upstream_does_not_slow_lookups() {
-    if !can_run("dead") {
+    let Some(lab) = standard_lab("dead", false, &[DEAD, GOOD]) else {
         return;
-    }
-    let lab = Lab::new("dead");
+    };
     let _dead = dead_upstream(&lab.host.name, DEAD);
     let _good = FakeUpstream::start(&lab.host.name, GOOD, GOOD_ANSWER);
-    lab.write(&standard(false));
-    lab.write_resolv_conf(&[DEAD, GOOD]);
     let _resolver = Resolver::start(&lab, &[]);
     for i in 0..5 {
         let started = Instant::now();
@@ -78,14 +79,9 @@ fn a_dead_first_upstream_does_not_slow_lookups() {
 
 #[test]
 fn internal_networks_never_forward() {
-    if !can_run("internal") {
+    let Some((lab, upstream, _resolver)) = good_upstream_lab("internal", true) else {
         return;
-    }
-    let lab = Lab::new("internal");
-    let upstream = FakeUpstream::start(&lab.host.name, GOOD, GOOD_ANSWER);
-    lab.write(&standard(true));
-    lab.write_resolv_conf(&[GOOD]);
-    let _resolver = Resolver::start(&lab, &[]);
+    };
     // c2 is only on the internal network: refused, upstream never asked
     assert_eq!(
         query(&lab.c2.name, BACK_GW, "ext.example", RecordType::A).rcode,
@@ -149,14 +145,9 @@ fn network_and_container_dns_replace_host_upstreams() {
 
 #[test]
 fn truncated_upstream_answers_are_retried_over_tcp() {
-    if !can_run("trunc") {
+    let Some((lab, _upstream, _resolver)) = good_upstream_lab("trunc", false) else {
         return;
-    }
-    let lab = Lab::new("trunc");
-    let _upstream = FakeUpstream::start(&lab.host.name, GOOD, GOOD_ANSWER);
-    lab.write(&standard(false));
-    lab.write_resolv_conf(&[GOOD]);
-    let _resolver = Resolver::start(&lab, &[]);
+    };
     let udp = query(&lab.c1.name, FRONT_GW, "big.example", RecordType::A);
     assert!(
         udp.truncated,
@@ -169,13 +160,10 @@ fn truncated_upstream_answers_are_retried_over_tcp() {
 
 #[test]
 fn forwards_beyond_the_cap_are_refused() {
-    if !can_run("cap") {
+    let Some(lab) = standard_lab("cap", false, &[DEAD]) else {
         return;
-    }
-    let lab = Lab::new("cap");
+    };
     let _dead = dead_upstream(&lab.host.name, DEAD);
-    lab.write(&standard(false));
-    lab.write_resolv_conf(&[DEAD]);
     let _resolver = Resolver::start(
         &lab,
         &["--max-forwards", "1", "--forward-timeout-ms", "800"],
@@ -213,14 +201,11 @@ fn forwards_beyond_the_cap_are_refused() {
 
 #[test]
 fn resolv_conf_changes_are_followed() {
-    if !can_run("resolv") {
+    let Some(lab) = standard_lab("resolv", false, &[GOOD]) else {
         return;
-    }
-    let lab = Lab::new("resolv");
+    };
     let _first = FakeUpstream::start(&lab.host.name, GOOD, GOOD_ANSWER);
     let _second = FakeUpstream::start(&lab.host.name, "127.0.0.6", Ipv4Addr::new(192, 0, 2, 60));
-    lab.write(&standard(false));
-    lab.write_resolv_conf(&[GOOD]);
     let _resolver = Resolver::start(&lab, &[]);
     assert_eq!(
         query(&lab.c1.name, FRONT_GW, "a.example", RecordType::A).data,

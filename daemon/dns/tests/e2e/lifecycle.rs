@@ -15,18 +15,15 @@ use nix::unistd::Pid;
 
 use crate::support::can_run;
 use crate::support::client::{encode, exchange, query, query_tcp, udp_socket};
-use crate::support::lab::{back, front, ip, standard, Lab, C1, FRONT_GW};
+use crate::support::lab::{back, front, ip, standard_lab, Lab, C1, FRONT_GW};
 use crate::support::netns::{in_netns, ip_batch};
 use crate::support::resolver::{alive, pid_of, read_ready, Resolver, BIN};
 
 #[test]
 fn snapshot_changes_are_visible_within_100ms() {
-    if !can_run("swap") {
+    let Some(lab) = standard_lab("swap", false, &[]) else {
         return;
-    }
-    let lab = Lab::new("swap");
-    lab.write(&standard(false));
-    lab.write_resolv_conf(&[]);
+    };
     let _resolver = Resolver::start(&lab, &[]);
     assert_eq!(
         query(&lab.c1.name, FRONT_GW, "newbie", RecordType::A).rcode,
@@ -108,12 +105,9 @@ fn gateway_addresses_may_appear_after_the_resolver_starts() {
 
 #[test]
 fn keeps_answering_after_its_spawner_is_killed() {
-    if !can_run("orphan") {
+    let Some(lab) = standard_lab("orphan", false, &[]) else {
         return;
-    }
-    let lab = Lab::new("orphan");
-    lab.write(&standard(false));
-    lab.write_resolv_conf(&[]);
+    };
     // a stand-in for cnmd: a shell that spawns the resolver and lives on
     let script =
         r#""$0" --detach --snapshot "$1" --pid-file "$2" --resolv-conf "$3"; exec sleep 600"#;
@@ -186,12 +180,9 @@ fn query_loop(ns: &str, stop: Arc<AtomicBool>, tally: Arc<Tally>) -> std::thread
 
 #[test]
 fn supervisor_spawns_finds_and_replaces_without_dropping_a_query() {
-    if !can_run("upgrade") {
+    let Some(lab) = standard_lab("upgrade", false, &[]) else {
         return;
-    }
-    let lab = Lab::new("upgrade");
-    lab.write(&standard(false));
-    lab.write_resolv_conf(&[]);
+    };
     let mut cmd =
         ResolverCommand::new(BIN.as_ref(), &lab.snapshot, &lab.pid_file, &lab.resolv_conf);
     cmd.log_level = "cnm_dns=debug".into();

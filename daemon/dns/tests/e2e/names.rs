@@ -7,18 +7,12 @@ use std::time::Duration;
 use hickory_proto::op::ResponseCode;
 use hickory_proto::rr::RecordType;
 
-use crate::support::can_run;
 use crate::support::client::{dig, query, query_tcp, tcp_connect, tcp_exchange};
-use crate::support::lab::{standard, Lab, BACK_GW, FRONT_GW, FRONT_GW6};
+use crate::support::lab::{standard_lab, Lab, BACK_GW, FRONT_GW, FRONT_GW6};
 use crate::support::resolver::Resolver;
 
 fn lab(tag: &str) -> Option<(Lab, Resolver)> {
-    if !can_run(tag) {
-        return None;
-    }
-    let lab = Lab::new(tag);
-    lab.write(&standard(false));
-    lab.write_resolv_conf(&[]);
+    let lab = standard_lab(tag, false, &[])?;
     let resolver = Resolver::start(&lab, &["--tcp-idle-timeout-ms", "300"]);
     Some((lab, resolver))
 }

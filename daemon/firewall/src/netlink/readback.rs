@@ -6,10 +6,9 @@ use std::io;
 
 use super::message::{Message, MessageBuilder, NftMsg, NFPROTO_INET, NLM_F_DUMP};
 use super::socket::NfSocket;
-use super::ATTR_TABLE_NAME;
+use super::{is_our_table, ATTR_TABLE_NAME};
 use crate::names::TABLE;
 
-const NFTA_TABLE_NAME: u16 = 1;
 const NFTA_TABLE_HANDLE: u16 = 4;
 const NFTA_CHAIN_HANDLE: u16 = 2;
 const NFTA_CHAIN_NAME: u16 = 3;
@@ -64,9 +63,8 @@ fn table_handle(socket: &mut NfSocket) -> io::Result<Option<u64>> {
     let mut handle = None;
     let request = MessageBuilder::nft(NftMsg::GetTable, NLM_F_DUMP, NFPROTO_INET);
     socket.dump(request, |m| {
-        let attrs = m.attrs();
-        if m.family() == Some(NFPROTO_INET) && attrs.get_str(NFTA_TABLE_NAME) == Some(TABLE) {
-            handle = attrs.get_u64_be(NFTA_TABLE_HANDLE);
+        if is_our_table(m) {
+            handle = m.attrs().get_u64_be(NFTA_TABLE_HANDLE);
         }
     })?;
     Ok(handle)
@@ -75,10 +73,10 @@ fn table_handle(socket: &mut NfSocket) -> io::Result<Option<u64>> {
 /// (name, handle) of a dumped object if it belongs to table `inet cnm`
 /// (the kernel filters by table, but older kernels ignore the filter).
 fn ours(m: &Message<'_>, name_attr: u16, handle_attr: u16) -> Option<(String, u64)> {
-    let attrs = m.attrs();
-    if m.family() != Some(NFPROTO_INET) || attrs.get_str(ATTR_TABLE_NAME) != Some(TABLE) {
+    if !is_our_table(m) {
         return None;
     }
+    let attrs = m.attrs();
     Some((
         attrs.get_str(name_attr)?.to_owned(),
         attrs.get_u64_be(handle_attr)?,

@@ -6,7 +6,6 @@ mod chains;
 mod expr;
 
 use std::borrow::Cow;
-use std::collections::HashSet;
 
 use nftables::batch::Batch;
 use nftables::expr::{Expression, NamedExpression};
@@ -51,23 +50,14 @@ fn table() -> Table<'static> {
     }
 }
 
-fn set(name: &'static str, types: &'static [SetType]) -> NfListObject<'static> {
+/// A set of table `inet cnm` with these flags (`interval` for subnets).
+fn set(name: &'static str, types: &'static [SetType], flags: &[SetFlag]) -> NfListObject<'static> {
     NfListObject::Set(Box::new(Set {
         family: NfFamily::INet,
         table: TABLE.into(),
         name: name.into(),
         set_type: type_value(types),
-        ..Set::default()
-    }))
-}
-
-fn interval_set(name: &'static str, types: &'static [SetType]) -> NfListObject<'static> {
-    NfListObject::Set(Box::new(Set {
-        family: NfFamily::INet,
-        table: TABLE.into(),
-        name: name.into(),
-        set_type: type_value(types),
-        flags: Some(HashSet::from([SetFlag::Interval])),
+        flags: (!flags.is_empty()).then(|| flags.iter().copied().collect()),
         ..Set::default()
     }))
 }
@@ -99,14 +89,19 @@ fn sets() -> Vec<NfListObject<'static>> {
     const KEY_V4: &[SetType] = &[V4, Proto, Service];
     const KEY_V6: &[SetType] = &[V6, Proto, Service];
     const KEY_ANY: &[SetType] = &[Proto, Service];
+    const INTERVAL: &[SetFlag] = &[SetFlag::Interval];
     vec![
-        set(names::BRIDGES, IFNAME),
-        set(names::BRIDGE_PAIRS, &[SetType::Ifname, SetType::Ifname]),
-        interval_set(names::BRIDGE_SUBNETS_V4, &[SetType::Ifname, V4]),
-        interval_set(names::BRIDGE_SUBNETS_V6, &[SetType::Ifname, V6]),
-        set(names::INTERNAL_BRIDGES, IFNAME),
-        set(names::MASQ_BRIDGES, IFNAME),
-        set(names::NO_ICC_BRIDGES, IFNAME),
+        set(names::BRIDGES, IFNAME, &[]),
+        set(
+            names::BRIDGE_PAIRS,
+            &[SetType::Ifname, SetType::Ifname],
+            &[],
+        ),
+        set(names::BRIDGE_SUBNETS_V4, &[SetType::Ifname, V4], INTERVAL),
+        set(names::BRIDGE_SUBNETS_V6, &[SetType::Ifname, V6], INTERVAL),
+        set(names::INTERNAL_BRIDGES, IFNAME, &[]),
+        set(names::MASQ_BRIDGES, IFNAME, &[]),
+        set(names::NO_ICC_BRIDGES, IFNAME, &[]),
         map(names::V4_ADDR, KEY_V4, V4),
         map(names::V4_PORT, KEY_V4, Service),
         map(names::ANY_V4_ADDR, KEY_ANY, V4),

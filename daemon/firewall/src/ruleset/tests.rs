@@ -1,7 +1,10 @@
 //! Golden test of the JSON handed to `nft -j -f -` for a fixed input.
 //! Regenerate with `CNM_UPDATE_GOLDEN=1 cargo test -p cnm-firewall`.
 
-use std::path::PathBuf;
+#[path = "../../tests/golden/check.rs"]
+mod golden;
+
+use golden::assert_golden;
 
 use super::rebuild;
 use crate::model::{validate_all, NetworkRules, PortMapping, Protocol};
@@ -35,24 +38,6 @@ pub(crate) fn sample() -> (Vec<NetworkRules>, Vec<PortMapping>) {
         },
     ];
     (networks, mappings)
-}
-
-/// Compares `actual` with the golden file, or rewrites it when asked to.
-pub(crate) fn assert_golden(name: &str, actual: &str) {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/golden")
-        .join(name);
-    if std::env::var_os("CNM_UPDATE_GOLDEN").is_some() {
-        std::fs::write(&path, actual).expect("write golden file");
-        return;
-    }
-    let expected = std::fs::read_to_string(&path).expect("read golden file");
-    assert_eq!(
-        actual,
-        expected,
-        "{} differs; CNM_UPDATE_GOLDEN=1 rewrites it",
-        path.display()
-    );
 }
 
 #[test]

@@ -48,6 +48,16 @@ fn new_netns() -> Netns {
     ns
 }
 
+/// Gives `eth0` of `ns` an IPv4 /24 and an IPv6 /64 address, brings it up
+/// and routes everything through the two gateways.
+fn wire_eth0(ns: &Netns, [ip4, ip6]: [&str; 2], [gw4, gw6]: [&str; 2]) {
+    ns.ip(&format!("addr add {ip4}/24 dev eth0"));
+    ns.ip(&format!("addr add {ip6}/64 dev eth0 nodad"));
+    ns.ip("link set eth0 up");
+    ns.ip(&format!("route add default via {gw4}"));
+    ns.ip(&format!("-6 route add default via {gw6}"));
+}
+
 impl Lab {
     /// A fresh lab, or `None` (after printing SKIPPED) where it cannot run.
     pub fn new(test: &str) -> Option<Lab> {
@@ -69,11 +79,7 @@ impl Lab {
         host.ip(&format!("addr add {HOST_IP6}/64 dev xh0 nodad"));
         host.ip("link set xh0 up");
         // The client's lo stays down so that 127.0.0.1 is not local there.
-        client.ip(&format!("addr add {CLIENT_IP}/24 dev eth0"));
-        client.ip(&format!("addr add {CLIENT_IP6}/64 dev eth0 nodad"));
-        client.ip("link set eth0 up");
-        client.ip(&format!("route add default via {HOST_IP}"));
-        client.ip(&format!("-6 route add default via {HOST_IP6}"));
+        wire_eth0(&client, [CLIENT_IP, CLIENT_IP6], [HOST_IP, HOST_IP6]);
         let fw = Arc::new(host.run(|| NftFirewall::new().expect("open firewall")));
         Some(Lab {
             host,
@@ -114,11 +120,11 @@ impl Lab {
             .ip(&format!("link set {veth} type bridge_slave hairpin on"));
         self.host.ip(&format!("link set {veth} up"));
         ns.ip("link set lo up");
-        ns.ip(&format!("addr add {v4}.{n}/24 dev eth0"));
-        ns.ip(&format!("addr add {v6}:{n}/64 dev eth0 nodad"));
-        ns.ip("link set eth0 up");
-        ns.ip(&format!("route add default via {v4}.1"));
-        ns.ip(&format!("-6 route add default via {v6}:1"));
+        wire_eth0(
+            &ns,
+            [&format!("{v4}.{n}"), &format!("{v6}:{n}")],
+            [&format!("{v4}.1"), &format!("{v6}:1")],
+        );
         self.containers.insert(name, ns);
         &self.containers[name]
     }

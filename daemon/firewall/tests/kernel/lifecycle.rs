@@ -1,7 +1,6 @@
 //! The table as a whole: golden listing, self-healing after a flush,
 //! duplicates, idempotent teardown, other tables left alone.
 
-use std::path::PathBuf;
 use std::sync::mpsc;
 use std::sync::Arc;
 use std::time::Duration;
@@ -9,25 +8,9 @@ use std::time::Duration;
 use cnm_firewall::Protocol::{Tcp, Udp};
 use cnm_firewall::{watch, BlockReason, Firewall, FirewallError, NetworkRules, NftFirewall};
 
+use super::golden::assert_golden;
 use super::lab::{mapping, network, Lab, CLIENT_IP, HOST_IP};
 use super::traffic::{serve, tcp};
-
-fn assert_golden(name: &str, actual: &str) {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/golden")
-        .join(name);
-    if std::env::var_os("CNM_UPDATE_GOLDEN").is_some() {
-        std::fs::write(&path, actual).expect("write golden file");
-        return;
-    }
-    let expected = std::fs::read_to_string(&path).expect("read golden file");
-    assert_eq!(
-        actual,
-        expected,
-        "{} differs; CNM_UPDATE_GOLDEN=1 rewrites it",
-        path.display()
-    );
-}
 
 #[test]
 fn the_kernel_table_for_one_network_and_two_mappings_is_golden() {

@@ -2,6 +2,8 @@
 //! own namespaces (host, client, containers); nothing touches the machine's
 //! own network namespace. Without root they fail loudly (never pass without running).
 
+#[path = "../golden/check.rs"]
+mod golden;
 mod isolation;
 mod lab;
 mod lifecycle;

@@ -6,8 +6,9 @@ use std::net::{IpAddr, SocketAddr, TcpStream, UdpSocket};
 use std::time::Duration;
 
 use hickory_proto::op::{Message, Query, ResponseCode};
-use hickory_proto::rr::{Name, RData, RecordType};
+use hickory_proto::rr::{Name, RecordType};
 
+use super::answer_data::answer_data;
 use super::netns::{in_netns, run};
 
 /// A parsed answer.
@@ -36,19 +37,9 @@ pub fn encode(name: &str, qtype: RecordType) -> Vec<u8> {
 
 pub fn decode(bytes: &[u8]) -> Reply {
     let msg = Message::from_vec(bytes).expect("parse reply");
-    let data = msg
-        .answers
-        .iter()
-        .map(|r| match &r.data {
-            RData::A(a) => a.0.to_string(),
-            RData::AAAA(a) => a.0.to_string(),
-            RData::PTR(p) => p.0.to_string(),
-            other => format!("{other:?}"),
-        })
-        .collect();
     Reply {
         rcode: msg.metadata.response_code,
-        data,
+        data: answer_data(&msg),
         truncated: msg.metadata.truncation,
     }
 }

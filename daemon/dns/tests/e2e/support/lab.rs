@@ -17,6 +17,7 @@ use cnm_dns::{MemberBuilder, NetworkBuilder, Snapshot};
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 
+use super::can_run;
 use super::netns::{ip_batch, Netns};
 
 pub const C1: &str = "1111111111111111111111111111111111111111111111111111111111111111";
@@ -151,6 +152,18 @@ pub fn back(internal: bool) -> NetworkBuilder {
         .listen(ip(BACK_GW))
         .member(MemberBuilder::new(C2).name("lone").addr(ip("10.89.0.2")))
         .member(MemberBuilder::new(C3).name("both").addr(ip("10.89.0.3")))
+}
+
+/// A lab with the [`standard`] snapshot (back internal or not) written and
+/// a host resolv.conf naming `upstreams`; `None` where it cannot run.
+pub fn standard_lab(tag: &str, back_internal: bool, upstreams: &[&str]) -> Option<Lab> {
+    if !can_run(tag) {
+        return None;
+    }
+    let lab = Lab::new(tag);
+    lab.write(&standard(back_internal));
+    lab.write_resolv_conf(upstreams);
+    Some(lab)
 }
 
 /// front + back (back internal or not), generation 1.

@@ -2,6 +2,7 @@
 //! several "containers"), the real cnm-dns binary, DNS clients and fake
 //! upstream resolvers. Nothing touches the machine's own namespace.
 
+pub mod answer_data;
 pub mod client;
 pub mod lab;
 pub mod netns;
