@@ -30,18 +30,7 @@ impl Client {
     /// ends (IPv6 too when `ipv6`); waits until both ends are up.
     pub fn attach(host: &Host, label: &str, ipv6: bool) -> Client {
         let ns = host.container(label);
-        host.ns().ip_ok(&[
-            "link",
-            "add",
-            UPLINK,
-            "type",
-            "veth",
-            "peer",
-            "name",
-            "eth0",
-            "netns",
-            ns.name(),
-        ]);
+        host.ns().add_veth(UPLINK, ns.ns(), "eth0");
         let ends: [(&NetNs, &str, &str, &str); 2] = [
             (host.ns(), UPLINK, HOST_V4, HOST_V6),
             (ns.ns(), "eth0", CLIENT_V4, CLIENT_V6),

@@ -21,14 +21,8 @@ pub const ETCD_IP: &str = "192.168.240.254";
 
 /// Needs of cluster tests: kernel tests plus the etcd server (Debian's
 /// `etcd-server`, see dev/deps) and busybox for ping.
-pub const CLUSTER: &[crate::Need] = &[
-    crate::Need::Root,
-    crate::Need::Tool("ip"),
-    crate::Need::Tool("nsenter"),
-    crate::Need::Tool("mount"),
-    crate::Need::Tool("busybox"),
-    crate::Need::Tool("etcd"),
-];
+pub const CLUSTER: &[crate::Need] =
+    crate::kernel_and![crate::Need::Tool("busybox"), crate::Need::Tool("etcd")];
 
 /// TLS on etcd's client port ([`Cluster::start_tls`]).
 pub struct EtcdTls {
@@ -116,7 +110,6 @@ impl Cluster {
         for _ in 0..n {
             let i = cluster.take_slot();
             let ip = Cluster::host_ip(i);
-            let ul = cluster.underlay.name().to_owned();
             let mut args = vec![
                 "--cluster-store",
                 &cluster.store,
@@ -126,7 +119,8 @@ impl Cluster {
                 &ttl,
             ];
             args.extend(host_args.iter().map(String::as_str));
-            let host = Host::start_prepared(|ns| join_underlay(&ul, ns, i, &ip), &args);
+            let host =
+                Host::start_prepared(|ns| join_underlay(&cluster.underlay, ns, i, &ip), &args);
             cluster.hosts.push(host);
         }
         cluster
@@ -145,7 +139,7 @@ impl Cluster {
         let i = self.take_slot();
         let ip = Cluster::host_ip(i);
         let ns = NetNs::create(&unique_base_name());
-        join_underlay(self.underlay.name(), &ns, i, &ip);
+        join_underlay(&self.underlay, &ns, i, &ip);
         let dir = tempfile::Builder::new()
             .prefix("cnmt-refused-")
             .tempdir()
@@ -219,22 +213,24 @@ impl Cluster {
     /// host's): the host loses etcd, and etcd sees nothing the host sends,
     /// but the host keeps the underlay, which is bridged, not routed.
     pub fn cut_off_etcd(&self, i: usize) {
-        let target = format!("{}/32", Cluster::host_ip(i));
-        self.underlay.ip_ok(&["route", "add", "blackhole", &target]);
-        let etcd = format!("{ETCD_IP}/32");
-        self.hosts[i]
-            .ns()
-            .ip_ok(&["route", "add", "blackhole", &etcd]);
+        self.etcd_blackholes(i, "add");
     }
 
     /// Undoes [`Cluster::cut_off_etcd`].
     pub fn reconnect_etcd(&self, i: usize) {
+        self.etcd_blackholes(i, "del");
+    }
+
+    /// `ip route ACTION blackhole` for host `i` in the underlay namespace
+    /// and for etcd in the host's.
+    fn etcd_blackholes(&self, i: usize, action: &str) {
         let target = format!("{}/32", Cluster::host_ip(i));
-        self.underlay.ip_ok(&["route", "del", "blackhole", &target]);
+        self.underlay
+            .ip_ok(&["route", action, "blackhole", &target]);
         let etcd = format!("{ETCD_IP}/32");
         self.hosts[i]
             .ns()
-            .ip_ok(&["route", "del", "blackhole", &etcd]);
+            .ip_ok(&["route", action, "blackhole", &etcd]);
     }
 
     fn wait_for_etcd(&mut self) {
@@ -302,29 +298,10 @@ fn start_etcd(underlay: &NetNs, dir: &Path, tls: Option<&EtcdTls>) -> Child {
 }
 
 /// Host `i`'s `eth0`, a veth whose peer `uh<i>` is on the underlay bridge.
-fn join_underlay(underlay: &str, host: &NetNs, i: usize, ip: &str) {
+fn join_underlay(underlay: &NetNs, host: &NetNs, i: usize, ip: &str) {
     let peer = format!("uh{i}");
-    let ul = |args: &[&str]| {
-        let out = Command::new("ip")
-            .args(["-n", underlay])
-            .args(args)
-            .output()
-            .expect("run ip");
-        assert!(out.status.success(), "ip -n {underlay} {args:?}: {out:?}");
-    };
-    ul(&[
-        "link",
-        "add",
-        &peer,
-        "type",
-        "veth",
-        "peer",
-        "name",
-        "eth0",
-        "netns",
-        host.name(),
-    ]);
-    ul(&["link", "set", &peer, "master", "ul0", "up"]);
+    underlay.add_veth(&peer, host, "eth0");
+    underlay.ip_ok(&["link", "set", &peer, "master", "ul0", "up"]);
     host.ip_ok(&["addr", "add", &format!("{ip}/24"), "dev", "eth0"]);
     host.ip_ok(&["link", "set", "eth0", "up"]);
 }

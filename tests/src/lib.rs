@@ -27,6 +27,7 @@ pub mod pki;
 pub mod plugin;
 pub mod pty;
 pub mod remote;
+pub mod rootfs;
 pub mod sctp;
 pub mod snapshot;
 pub mod suite;

@@ -20,61 +20,39 @@ pub enum Need {
     File(&'static str),
 }
 
-/// [`KERNEL`] plus IPv6.
-pub const KERNEL_IPV6: &[Need] = &[
-    Need::Root,
-    Need::Tool("ip"),
-    Need::Tool("nsenter"),
-    Need::Tool("mount"),
-    Need::Ipv6,
-];
+/// A need list: the four of [`KERNEL`] (root, `ip`, `nsenter`, `mount`)
+/// followed by `extra`, checked in that order.
+#[macro_export]
+macro_rules! kernel_and {
+    ($($extra:expr),* $(,)?) => {
+        &[
+            $crate::Need::Root,
+            $crate::Need::Tool("ip"),
+            $crate::Need::Tool("nsenter"),
+            $crate::Need::Tool("mount"),
+            $($extra),*
+        ]
+    };
+}
 
 /// Needs of every test that makes namespaces and runs cnmd.
-pub const KERNEL: &[Need] = &[
-    Need::Root,
-    Need::Tool("ip"),
-    Need::Tool("nsenter"),
-    Need::Tool("mount"),
-];
+pub const KERNEL: &[Need] = kernel_and![];
+
+/// [`KERNEL`] plus IPv6.
+pub const KERNEL_IPV6: &[Need] = kernel_and![Need::Ipv6];
 
 /// [`KERNEL`] plus busybox (for `busybox ping`).
-pub const KERNEL_PING: &[Need] = &[
-    Need::Root,
-    Need::Tool("ip"),
-    Need::Tool("nsenter"),
-    Need::Tool("mount"),
-    Need::Tool("busybox"),
-];
+pub const KERNEL_PING: &[Need] = kernel_and![Need::Tool("busybox")];
 
 /// [`KERNEL`] plus `nft`, which cnmd runs to install table `inet cnm` and
 /// tests run to inspect and disturb it.
-pub const FIREWALL: &[Need] = &[
-    Need::Root,
-    Need::Tool("ip"),
-    Need::Tool("nsenter"),
-    Need::Tool("mount"),
-    Need::Tool("nft"),
-];
+pub const FIREWALL: &[Need] = kernel_and![Need::Tool("nft")];
 
 /// [`FIREWALL`] plus IPv6.
-pub const FIREWALL_IPV6: &[Need] = &[
-    Need::Root,
-    Need::Tool("ip"),
-    Need::Tool("nsenter"),
-    Need::Tool("mount"),
-    Need::Tool("nft"),
-    Need::Ipv6,
-];
+pub const FIREWALL_IPV6: &[Need] = kernel_and![Need::Tool("nft"), Need::Ipv6];
 
 /// [`FIREWALL`] plus busybox (for `busybox ping`).
-pub const FIREWALL_PING: &[Need] = &[
-    Need::Root,
-    Need::Tool("ip"),
-    Need::Tool("nsenter"),
-    Need::Tool("mount"),
-    Need::Tool("nft"),
-    Need::Tool("busybox"),
-];
+pub const FIREWALL_PING: &[Need] = kernel_and![Need::Tool("nft"), Need::Tool("busybox")];
 
 impl Need {
     /// `None` when met, else why not.

@@ -83,6 +83,23 @@ impl NetNs {
         run_ok(Command::new("ip").arg("-n").arg(&self.name).args(args))
     }
 
+    /// Adds veth `name` here with its peer `peer_name` in `peer`; panics on
+    /// failure.
+    pub fn add_veth(&self, name: &str, peer: &NetNs, peer_name: &str) {
+        self.ip_ok(&[
+            "link",
+            "add",
+            name,
+            "type",
+            "veth",
+            "peer",
+            "name",
+            peer_name,
+            "netns",
+            peer.name(),
+        ]);
+    }
+
     /// A command that runs `argv` inside this namespace (`nsenter --net=…`).
     pub fn command(&self, argv: &[&str]) -> Command {
         let mut cmd = Command::new("nsenter");

@@ -1,10 +1,14 @@
 //! A `cnm-driver serve` process: one of cnm's built-in drivers served as a
 //! plugin from inside a test host's namespace, with its own log. Killed on
-//! drop (and by the kernel if the thread that started it dies).
+//! drop (and by the kernel if the thread that started it dies). And plugins
+//! served from the test process itself ([`InProcessPlugin`]), the way a
+//! third party writes one, which may record what they are asked
+//! ([`RecordingPlugin`]).
 
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 use std::process::Child;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use crate::binaries;
@@ -124,9 +128,11 @@ impl Drop for DriverPlugin {
     }
 }
 
+/// A plugin serving until the runtime goes.
+pub type ServeFuture = std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>;
+
 /// Serves one plugin from its socket path until the runtime goes.
-pub type ServeFn =
-    Box<dyn Fn(PathBuf) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>>;
+pub type ServeFn = Box<dyn Fn(PathBuf) -> ServeFuture>;
 
 /// A plugin served from this test process through `cnm_plugin`, the way a
 /// third party writes one, on a small runtime of its own. `kill` is its
@@ -204,5 +210,61 @@ impl InProcessPlugin {
 impl Drop for InProcessPlugin {
     fn drop(&mut self) {
         self.drop_runtime();
+    }
+}
+
+/// What a test plugin was asked, one line per call, in order. Clones share
+/// the log: the plugin records, the test reads.
+#[derive(Debug, Clone, Default)]
+pub struct CallLog(Arc<Mutex<Vec<String>>>);
+
+impl CallLog {
+    /// Appends `call`.
+    pub fn record(&self, call: String) {
+        self.0.lock().expect("calls").push(call);
+    }
+
+    /// The calls so far.
+    pub fn calls(&self) -> Vec<String> {
+        self.0.lock().expect("calls").clone()
+    }
+
+    fn clear(&self) {
+        self.0.lock().expect("calls").clear();
+    }
+}
+
+/// An [`InProcessPlugin`] that records the calls it is asked in a
+/// [`CallLog`]; a restart starts a fresh log.
+pub struct RecordingPlugin {
+    calls: CallLog,
+    plugin: InProcessPlugin,
+}
+
+impl RecordingPlugin {
+    /// Starts serving on `socket` (from a runtime in `ns`, when given) the
+    /// plugin that `serve` makes from the log and the socket path.
+    pub fn start(
+        socket: &Path,
+        ns: Option<&NetNs>,
+        serve: impl Fn(CallLog, PathBuf) -> ServeFuture + 'static,
+    ) -> RecordingPlugin {
+        let calls = CallLog::default();
+        let log = calls.clone();
+        let serve: ServeFn = Box::new(move |socket| serve(log.clone(), socket));
+        let plugin = InProcessPlugin::start(socket, ns, serve);
+        RecordingPlugin { calls, plugin }
+    }
+
+    /// Calls since the last (re)start.
+    pub fn calls(&self) -> Vec<String> {
+        self.calls.calls()
+    }
+
+    /// Drops the plugin's state and connections and serves anew.
+    pub fn restart(&mut self) {
+        self.plugin.kill();
+        self.calls.clear();
+        self.plugin.serve();
     }
 }

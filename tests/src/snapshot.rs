@@ -2,6 +2,7 @@
 //! inspect` of every network) and what the kernel has in the host namespace.
 //! Tests of rejected input assert that the picture did not change.
 
+use crate::cli::assert_stderr_mentions;
 use crate::host::Host;
 use crate::inspect::{parse_networks, LsRow, NetworkJson};
 use crate::kernel::{fingerprint, Link};
@@ -26,6 +27,16 @@ pub fn snapshot(host: &Host) -> Snapshot {
         networks,
         host_links: fingerprint(host.ns()),
     }
+}
+
+/// Runs `cnm ARGS…` on `host` and asserts that it fails, its error
+/// mentioning one of `needles`, and that it changed nothing; `what` names
+/// the request in the failure.
+pub fn assert_refused_unchanged(host: &Host, what: &str, args: &[&str], needles: &[&str]) {
+    let before = snapshot(host);
+    let out = host.cnm_err(args);
+    assert_stderr_mentions(&out, needles);
+    assert_unchanged(what, &before, &snapshot(host));
 }
 
 /// Panics, naming `what`, if `after` differs from `before`.

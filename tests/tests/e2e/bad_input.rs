@@ -3,8 +3,7 @@
 //! checks the error says what is wrong, and compares `net ls`, `net
 //! inspect` and the host's links before and after.
 
-use cnm_tests::cli::assert_stderr_mentions;
-use cnm_tests::snapshot::{assert_unchanged, snapshot};
+use cnm_tests::snapshot::assert_refused_unchanged;
 use cnm_tests::{case, Case, Host, KERNEL};
 
 use crate::create::create;
@@ -71,10 +70,7 @@ fn assert_rejected(args: &[&str], needles: &[&str]) {
         .map(|a| if *a == "{c1}" { path.as_str() } else { a })
         .collect();
 
-    let before = snapshot(&host);
-    let out = host.cnm_err(&args);
-    assert_stderr_mentions(&out, needles);
-    assert_unchanged(&args.join(" "), &before, &snapshot(&host));
+    assert_refused_unchanged(&host, &args.join(" "), &args, needles);
     assert!(
         c1.link("eth1").is_none(),
         "a rejected command added an interface"

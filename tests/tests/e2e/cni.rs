@@ -14,48 +14,23 @@ use std::path::Path;
 
 use cnm_tests::inspect::{parse_networks, NetworkJson};
 use cnm_tests::libcni::{Libcni, NetworkList, RuntimeConf};
-use cnm_tests::{case, Case, Container, Host, Need};
+use cnm_tests::{case, kernel_and, Case, Container, Host, Need};
 use serde_json::{json, Value};
 
 /// Namespaces, cnmd and Debian's CNI plugins.
-const CNI: &[Need] = &[
-    Need::Root,
-    Need::Tool("ip"),
-    Need::Tool("nsenter"),
-    Need::Tool("mount"),
+const CNI: &[Need] = kernel_and![
     Need::File("/usr/lib/cni/tuning"),
     Need::File("/usr/lib/cni/bandwidth"),
 ];
 
 /// [`CNI`] plus `tc` to look at bandwidth's qdiscs.
-const CNI_TC: &[Need] = &[
-    Need::Root,
-    Need::Tool("ip"),
-    Need::Tool("nsenter"),
-    Need::Tool("mount"),
-    Need::Tool("tc"),
-    Need::File("/usr/lib/cni/bandwidth"),
-];
+const CNI_TC: &[Need] = kernel_and![Need::Tool("tc"), Need::File("/usr/lib/cni/bandwidth")];
 
 /// [`CNI`] plus nft (published ports) and dig (aliases in the DNS).
-const CNI_PORTS_DNS: &[Need] = &[
-    Need::Root,
-    Need::Tool("ip"),
-    Need::Tool("nsenter"),
-    Need::Tool("mount"),
-    Need::Tool("nft"),
-    Need::Tool("dig"),
-];
+const CNI_PORTS_DNS: &[Need] = kernel_and![Need::Tool("nft"), Need::Tool("dig")];
 
 /// runc and a busybox rootfs for the hook.
-const HOOK: &[Need] = &[
-    Need::Root,
-    Need::Tool("ip"),
-    Need::Tool("nsenter"),
-    Need::Tool("mount"),
-    Need::Tool("runc"),
-    Need::Tool("busybox"),
-];
+const HOOK: &[Need] = kernel_and![Need::Tool("runc"), Need::Tool("busybox")];
 
 pub fn cases() -> Vec<Case> {
     vec![

@@ -11,17 +11,11 @@ use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use cnm_tests::exec::CmdOutput;
-use cnm_tests::{case, Case, Host, Need};
+use cnm_tests::rootfs::busybox_in_temp_dir;
+use cnm_tests::{case, kernel_and, Case, Host, Need};
 
 /// Root, the usual tools, and busybox for the rootfs.
-pub(crate) const RUNTIME: &[Need] = &[
-    Need::Root,
-    Need::Tool("ip"),
-    Need::Tool("nsenter"),
-    Need::Tool("mount"),
-    Need::Tool("busybox"),
-    Need::Tool("nft"),
-];
+pub(crate) const RUNTIME: &[Need] = kernel_and![Need::Tool("busybox"), Need::Tool("nft")];
 
 pub fn cases() -> Vec<Case> {
     vec![
@@ -75,18 +69,7 @@ pub fn cases() -> Vec<Case> {
 /// The busybox rootfs, built once per test process.
 pub(crate) fn rootfs() -> &'static str {
     static ROOTFS: OnceLock<String> = OnceLock::new();
-    ROOTFS.get_or_init(|| {
-        // Named like the harness's temp dirs, so the sweep removes it.
-        let dir = std::env::temp_dir().join(format!("cnmt-{}-rootfs", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        let out = cnm_tests::exec::run(
-            std::process::Command::new(cnm_tests::binaries::cnm())
-                .args(["rootfs", "busybox"])
-                .arg(&dir),
-        );
-        assert!(out.success(), "build rootfs: {out}");
-        dir.display().to_string()
-    })
+    ROOTFS.get_or_init(|| busybox_in_temp_dir("rootfs"))
 }
 
 /// A host whose containers are force-removed on drop (and, if cnmd is

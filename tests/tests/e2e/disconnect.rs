@@ -5,10 +5,9 @@
 use std::time::Duration;
 
 use cnm_tests::addr::cidr_contains;
-use cnm_tests::cli::assert_stderr_mentions;
 use cnm_tests::exec::eventually;
 use cnm_tests::inspect::addr_of;
-use cnm_tests::snapshot::{assert_unchanged, snapshot};
+use cnm_tests::snapshot::assert_refused_unchanged;
 use cnm_tests::{case, kernel, Case, Host, KERNEL};
 
 use crate::create::create;
@@ -134,10 +133,12 @@ fn rm_with_endpoints_fails() {
     let id = create(&host, &["n1"]);
     let c1 = host.container("c1");
     host.connect_named("n1", &c1, &[]);
-    let before = snapshot(&host);
-    let out = host.cnm_err(&["net", "rm", "n1"]);
-    assert_stderr_mentions(&out, &["has active endpoints"]);
-    assert_unchanged("net rm with endpoints", &before, &snapshot(&host));
+    assert_refused_unchanged(
+        &host,
+        "net rm with endpoints",
+        &["net", "rm", "n1"],
+        &["has active endpoints"],
+    );
 
     host.disconnect_ok("n1", &c1);
     host.cnm_ok(&["net", "rm", "n1"]);

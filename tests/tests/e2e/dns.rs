@@ -5,30 +5,17 @@
 
 use std::time::{Duration, Instant};
 
-use cnm_tests::exec::eventually;
+use cnm_tests::exec::{eventually, CmdOutput};
 use cnm_tests::inspect::addr_of;
-use cnm_tests::{case, Case, Container, Host, Need};
+use cnm_tests::{case, kernel_and, Case, Container, Host, Need};
 
 use crate::create::create;
 
 /// [`cnm_tests::KERNEL`] plus `dig` (dnsutils).
-const DNS: &[Need] = &[
-    Need::Root,
-    Need::Tool("ip"),
-    Need::Tool("nsenter"),
-    Need::Tool("mount"),
-    Need::Tool("dig"),
-];
+const DNS: &[Need] = kernel_and![Need::Tool("dig")];
 
 /// [`DNS`] plus python3 for the fake upstream resolvers.
-const DNS_FORWARD: &[Need] = &[
-    Need::Root,
-    Need::Tool("ip"),
-    Need::Tool("nsenter"),
-    Need::Tool("mount"),
-    Need::Tool("dig"),
-    Need::Tool("python3"),
-];
+const DNS_FORWARD: &[Need] = kernel_and![Need::Tool("dig"), Need::Tool("python3")];
 
 pub fn cases() -> Vec<Case> {
     vec![
@@ -60,16 +47,17 @@ pub fn cases() -> Vec<Case> {
     ]
 }
 
+/// `dig +time=1 +tries=2 @SERVER ARGS…` from inside `c`.
+fn dig_at(c: &Container, server: &str, args: &[&str]) -> CmdOutput {
+    let at = format!("@{server}");
+    let mut argv = vec!["dig", "+time=1", "+tries=2", &at];
+    argv.extend_from_slice(args);
+    c.exec(&argv)
+}
+
 /// `dig +short` from inside `c` against `server`; the answer lines.
 pub(crate) fn dig(c: &Container, server: &str, name: &str) -> Vec<String> {
-    let out = c.exec(&[
-        "dig",
-        "+short",
-        "+time=1",
-        "+tries=2",
-        &format!("@{server}"),
-        name,
-    ]);
+    let out = dig_at(c, server, &["+short", name]);
     out.stdout
         .lines()
         .map(str::to_owned)
@@ -89,7 +77,7 @@ fn wait_until_resolves(c: &Container, server: &str, name: &str) -> Vec<String> {
 
 /// The response status ("NOERROR", "NXDOMAIN", …) or the failure text.
 pub(crate) fn dig_status(c: &Container, server: &str, name: &str) -> String {
-    let out = c.exec(&["dig", "+time=1", "+tries=2", &format!("@{server}"), name]);
+    let out = dig_at(c, server, &[name]);
     out.stdout
         .split("status: ")
         .nth(1)
@@ -102,21 +90,49 @@ fn ipv4_of(host: &Host, net: &str, name: &str) -> String {
     addr_of(&host.inspect(net).expect_endpoint(name).ipv4_address).to_string()
 }
 
-fn names_and_aliases_resolve() {
-    let host = Host::start();
-    create(&host, &["--subnet", "10.53.0.0/24", "n1"]);
+/// Creates network `n1` on `subnet` and connects `web` (with `web_args`),
+/// then `client`, to it.
+fn web_and_client(host: &Host, subnet: &str, web_args: &[&str]) -> (Container, Container) {
+    create(host, &["--subnet", subnet, "n1"]);
     let web = host.container("web");
     let client = host.container("client");
-    host.connect_named("n1", &web, &["--alias", "www", "--alias", "db.internal"]);
+    host.connect_named("n1", &web, web_args);
     host.connect_named("n1", &client, &[]);
-    let web_ip = ipv4_of(&host, "n1", "web");
-    let gw = "10.53.0.1";
+    (web, client)
+}
+
+/// Waits until `client` resolves `web` at `server` and asserts that the
+/// answer is web's address on `n1`; returns that address.
+fn expect_web_resolves(host: &Host, client: &Container, server: &str) -> String {
+    let web_ip = ipv4_of(host, "n1", "web");
     assert_eq!(
-        wait_until_resolves(&client, gw, "web"),
+        wait_until_resolves(client, server, "web"),
         vec![web_ip.clone()],
         "{}",
         host.log_tail()
     );
+    web_ip
+}
+
+/// Connects `c1` and `c2` to `net` and asserts that `c2`, asking `server`
+/// for `c1`, gets no answer at all; `what` names the network in the
+/// failure. Returns the two containers.
+fn expect_no_dns(host: &Host, net: &str, server: &str, what: &str) -> [Container; 2] {
+    let c1 = host.container("c1");
+    let c2 = host.container("c2");
+    host.connect_named(net, &c1, &[]);
+    host.connect_named(net, &c2, &[]);
+    let status = dig_status(&c2, server, "c1");
+    assert!(status.starts_with("no answer"), "{what} answered: {status}");
+    [c1, c2]
+}
+
+fn names_and_aliases_resolve() {
+    let host = Host::start();
+    let web_args = ["--alias", "www", "--alias", "db.internal"];
+    let (_web, client) = web_and_client(&host, "10.53.0.0/24", &web_args);
+    let gw = "10.53.0.1";
+    let web_ip = expect_web_resolves(&host, &client, gw);
     assert_eq!(
         dig(&client, gw, "WWW."),
         vec![web_ip.clone()],
@@ -140,14 +156,7 @@ fn names_and_aliases_resolve() {
         "12-hex short id"
     );
     assert_eq!(dig_status(&client, gw, "nosuchname"), "NXDOMAIN");
-    let aaaa = client.exec(&[
-        "dig",
-        "+time=1",
-        "+tries=2",
-        &format!("@{gw}"),
-        "web",
-        "AAAA",
-    ]);
+    let aaaa = dig_at(&client, gw, &["web", "AAAA"]);
     assert!(
         aaaa.stdout.contains("status: NOERROR") && aaaa.stdout.contains("ANSWER: 0"),
         "known name without AAAA must be NOERROR/no data: {}",
@@ -157,13 +166,9 @@ fn names_and_aliases_resolve() {
 
 fn records_follow_disconnect() {
     let host = Host::start();
-    create(&host, &["--subnet", "10.54.0.0/24", "n1"]);
-    let web = host.container("web");
-    let client = host.container("client");
-    host.connect_named("n1", &client, &[]);
-    host.connect_named("n1", &web, &[]);
+    let (web, client) = web_and_client(&host, "10.54.0.0/24", &[]);
     let gw = "10.54.0.1";
-    assert_eq!(wait_until_resolves(&client, gw, "web").len(), 1);
+    expect_web_resolves(&host, &client, gw);
     host.cli()
         .run_ok(&["net", "disconnect", "n1", "--netns", &web.path_str()]);
     let gone_at = Instant::now();
@@ -211,15 +216,7 @@ fn scope_is_shared_networks() {
 
 fn default_bridge_has_no_dns() {
     let host = Host::start();
-    let c1 = host.container("c1");
-    let c2 = host.container("c2");
-    host.connect_named("bridge", &c1, &[]);
-    host.connect_named("bridge", &c2, &[]);
-    let status = dig_status(&c2, "172.17.0.1", "c1");
-    assert!(
-        status.starts_with("no answer"),
-        "the default bridge answered: {status}"
-    );
+    let _pair = expect_no_dns(&host, "bridge", "172.17.0.1", "the default bridge");
 }
 
 fn dns_option_false_turns_it_off() {
@@ -228,15 +225,7 @@ fn dns_option_false_turns_it_off() {
         &host,
         &["--subnet", "10.56.0.0/24", "-o", "dns=false", "quiet"],
     );
-    let c1 = host.container("c1");
-    let c2 = host.container("c2");
-    host.connect_named("quiet", &c1, &[]);
-    host.connect_named("quiet", &c2, &[]);
-    let status = dig_status(&c2, "10.56.0.1", "c1");
-    assert!(
-        status.starts_with("no answer"),
-        "dns=false network answered: {status}"
-    );
+    let _pair = expect_no_dns(&host, "quiet", "10.56.0.1", "dns=false network");
     let bad = host.cli().run(&["net", "create", "-o", "dns=maybe", "odd"]);
     assert!(
         !bad.success() && bad.stderr.contains("dns=maybe"),
@@ -247,16 +236,8 @@ fn dns_option_false_turns_it_off() {
 
 fn answers_while_cnmd_is_dead() {
     let mut host = Host::start();
-    create(&host, &["--subnet", "10.57.0.0/24", "n1"]);
-    let web = host.container("web");
-    let client = host.container("client");
-    host.connect_named("n1", &web, &[]);
-    host.connect_named("n1", &client, &[]);
-    let web_ip = ipv4_of(&host, "n1", "web");
-    assert_eq!(
-        wait_until_resolves(&client, "10.57.0.1", "web"),
-        vec![web_ip.clone()]
-    );
+    let (_web, client) = web_and_client(&host, "10.57.0.0/24", &[]);
+    let web_ip = expect_web_resolves(&host, &client, "10.57.0.1");
     host.kill9();
     assert_eq!(
         dig(&client, "10.57.0.1", "web"),
@@ -440,24 +421,8 @@ fn records_follow_connect_within_100ms() {
 /// Queries over TCP get the same answers as over UDP.
 fn answers_over_tcp() {
     let host = Host::start();
-    create(&host, &["--subnet", "10.60.0.0/24", "n1"]);
-    let web = host.container("web");
-    let client = host.container("client");
-    host.connect_named("n1", &web, &[]);
-    host.connect_named("n1", &client, &[]);
-    let web_ip = ipv4_of(&host, "n1", "web");
-    assert_eq!(
-        wait_until_resolves(&client, "10.60.0.1", "web"),
-        vec![web_ip.clone()]
-    );
-    let out = client.exec(&[
-        "dig",
-        "+tcp",
-        "+short",
-        "+time=1",
-        "+tries=2",
-        "@10.60.0.1",
-        "web",
-    ]);
+    let (_web, client) = web_and_client(&host, "10.60.0.0/24", &[]);
+    let web_ip = expect_web_resolves(&host, &client, "10.60.0.1");
+    let out = dig_at(&client, "10.60.0.1", &["+tcp", "+short", "web"]);
     assert_eq!(out.stdout.trim(), web_ip, "over TCP: {out}");
 }

@@ -9,13 +9,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use cnm_tests::{case, Case, Host, Need};
+use cnm_tests::{case, kernel_and, Case, Host, Need};
 
-const NEEDS: &[Need] = &[
-    Need::Root,
-    Need::Tool("ip"),
-    Need::Tool("nsenter"),
-    Need::Tool("mount"),
+const NEEDS: &[Need] = kernel_and![
     Need::Tool("nft"),
     Need::Tool("busybox"),
     Need::Tool("dockerd"),
@@ -118,6 +114,20 @@ impl Dockerd {
             .args(args)
             .output()
             .expect("run docker")
+    }
+
+    /// `sh -c LINE` in a throwaway busybox container on network `web`.
+    fn sh_on_web(&self, line: &str) -> std::process::Output {
+        self.docker(&[
+            "run",
+            "--rm",
+            "--network",
+            "web",
+            "cnmbb:test",
+            "sh",
+            "-c",
+            line,
+        ])
     }
 
     fn docker_ok(&self, args: &[&str]) -> String {
@@ -248,16 +258,7 @@ fn docker_network_end_to_end() {
     ]);
     assert!(ip.starts_with("10.231.0."), "web1 has {ip}");
     if fetch(&docker, &ip).is_none() {
-        let last = docker.docker(&[
-            "run",
-            "--rm",
-            "--network",
-            "web",
-            "cnmbb:test",
-            "sh",
-            "-c",
-            &format!("ip addr; ip route; wget -O- -T 3 http://{ip}/"),
-        ]);
+        let last = docker.sh_on_web(&format!("ip addr; ip route; wget -O- -T 3 http://{ip}/"));
         panic!(
             "container to container by address: {}\n{}\nps: {}\nlogs: {:?}",
             String::from_utf8_lossy(&last.stdout),
@@ -346,16 +347,7 @@ fn get_line(target: &str, port: u16) -> String {
 fn fetch(docker: &Dockerd, target: &str) -> Option<String> {
     let line = get_line(target, 80);
     eventually(20, || {
-        let out = docker.docker(&[
-            "run",
-            "--rm",
-            "--network",
-            "web",
-            "cnmbb:test",
-            "sh",
-            "-c",
-            &line,
-        ]);
+        let out = docker.sh_on_web(&line);
         let body = String::from_utf8_lossy(&out.stdout).to_string();
         body.contains("hello-from-cnm").then_some(body)
     })

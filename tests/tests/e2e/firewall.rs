@@ -13,7 +13,9 @@ use cnm_tests::traffic::{expect_not_served, expect_served, request, sock, EchoSe
 use cnm_tests::{case, Case, Host, FIREWALL, FIREWALL_PING};
 
 use crate::create::create;
-use crate::ports::{connect_publishing, endpoint_ipv4, host_with_client, serve, tag};
+use crate::ports::{
+    c1_published_on_8080, endpoint_ipv4, expect_tcp_served, host_with_client, serve, tag,
+};
 
 /// How soon cnmd must have put its table back after someone removed it.
 const RESTORE_WITHIN: Duration = Duration::from_secs(3);
@@ -79,20 +81,11 @@ fn ipv4_subnet_and_gateway(host: &Host, net: &str) -> (String, String) {
 }
 
 fn container_not_routable_from_client() {
-    let (host, client) = host_with_client(&[], false);
-    let c1 = host.container("c1");
-    connect_publishing(&host, "web", &c1, &["8080:80"]);
-    let _server = serve(&c1, Proto::Tcp, 80);
+    let (host, client, c1, _server) = c1_published_on_8080(&[], false);
     let (subnet, _) = ipv4_subnet_and_gateway(&host, "web");
     route_via_host(&client, &subnet);
 
-    expect_served(
-        &host,
-        client.ns(),
-        Proto::Tcp,
-        sock(HOST_V4, 8080),
-        &tag(&c1, 80),
-    );
+    expect_tcp_served(&host, client.ns(), sock(HOST_V4, 8080), &c1, 80);
     let c1_ip = endpoint_ipv4(&host, "web", "c1");
     expect_not_served(&host, client.ns(), Proto::Tcp, sock(&c1_ip, 80));
 }
@@ -115,7 +108,7 @@ fn networks_isolated() {
         endpoint_ipv4(&host, "b", "cb"),
     );
 
-    expect_served(&host, cb2.ns(), Proto::Tcp, sock(&cb_ip, 80), &tag(&cb, 80));
+    expect_tcp_served(&host, cb2.ns(), sock(&cb_ip, 80), &cb, 80);
     expect_not_served(&host, ca.ns(), Proto::Tcp, sock(&cb_ip, 80));
     expect_not_served(&host, cb.ns(), Proto::Tcp, sock(&ca_ip, 80));
 }
@@ -139,7 +132,7 @@ fn internal_has_no_way_out() {
     assert_eq!(reply.peer.to_string(), HOST_V4, "egress not masqueraded");
 
     let i2_ip = endpoint_ipv4(&host, "int", "i2");
-    expect_served(&host, i1.ns(), Proto::Tcp, sock(&i2_ip, 80), &tag(&i2, 80));
+    expect_tcp_served(&host, i1.ns(), sock(&i2_ip, 80), &i2, 80);
     // No default route on an internal network; add one, the firewall must
     // still stop the traffic.
     let (_, gateway) = ipv4_subnet_and_gateway(&host, "int");
@@ -221,10 +214,7 @@ fn masquerade_off_keeps_source() {
 /// runs `disturb` and checks the client reaches it again within
 /// [`RESTORE_WITHIN`], with no command sent to cnmd.
 fn expect_restored_after(what: &str, disturb: fn(&Host)) {
-    let (host, client) = host_with_client(&[], false);
-    let c1 = host.container("c1");
-    connect_publishing(&host, "web", &c1, &["8080:80"]);
-    let _server = serve(&c1, Proto::Tcp, 80);
+    let (host, client, c1, _server) = c1_published_on_8080(&[], false);
     let (to, tag) = (sock(HOST_V4, 8080), tag(&c1, 80));
     expect_served(&host, client.ns(), Proto::Tcp, to, &tag);
     let handle = cnm_table_handle(&host).expect("table inet cnm exists");
@@ -264,10 +254,7 @@ fn restored_after_table_deleted() {
 }
 
 fn kill9_restart_matches_store() {
-    let (mut host, client) = host_with_client(&[], false);
-    let c1 = host.container("c1");
-    connect_publishing(&host, "web", &c1, &["8080:80"]);
-    let _server = serve(&c1, Proto::Tcp, 80);
+    let (mut host, client, c1, _server) = c1_published_on_8080(&[], false);
     let (to, tag) = (sock(HOST_V4, 8080), tag(&c1, 80));
     let c1_ip = endpoint_ipv4(&host, "web", "c1");
     expect_served(&host, client.ns(), Proto::Tcp, to, &tag);

@@ -6,20 +6,12 @@ use std::sync::OnceLock;
 use std::time::Duration;
 
 use cnm_tests::exec::{eventually, CmdOutput};
-use cnm_tests::{case, Case, Host, Need, KERNEL};
+use cnm_tests::rootfs::busybox_in_temp_dir;
+use cnm_tests::{case, Case, Host, KERNEL};
 use serde_json::Value;
 
+use crate::containers::RUNTIME;
 use crate::create::create;
-
-/// Root, the usual tools, and busybox for the rootfs (as `containers::`).
-const RUNTIME: &[Need] = &[
-    Need::Root,
-    Need::Tool("ip"),
-    Need::Tool("nsenter"),
-    Need::Tool("mount"),
-    Need::Tool("busybox"),
-    Need::Tool("nft"),
-];
 
 pub fn cases() -> Vec<Case> {
     vec![
@@ -263,17 +255,7 @@ fn template_errors() {
 /// `containers::`, which may be rebuilt while these tests run).
 fn rootfs() -> &'static str {
     static ROOTFS: OnceLock<String> = OnceLock::new();
-    ROOTFS.get_or_init(|| {
-        let dir = std::env::temp_dir().join(format!("cnmt-{}-format-rootfs", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        let out = cnm_tests::exec::run(
-            std::process::Command::new(cnm_tests::binaries::cnm())
-                .args(["rootfs", "busybox"])
-                .arg(&dir),
-        );
-        assert!(out.success(), "build rootfs: {out}");
-        dir.display().to_string()
-    })
+    ROOTFS.get_or_init(|| busybox_in_temp_dir("format-rootfs"))
 }
 
 /// A host with network `app` (10.89.0.0/24), running `web` (10.89.0.20,

@@ -13,18 +13,12 @@ use std::time::{Duration, Instant};
 use cnm_tests::binaries;
 use cnm_tests::cli::assert_stderr_mentions;
 use cnm_tests::exec::{eventually, run, CmdOutput};
-use cnm_tests::{case, Case, Host, Need};
+use cnm_tests::{case, kernel_and, Case, Host, Need};
 
 use crate::create::create;
 
 /// [`cnm_tests::KERNEL`] plus bridge-utils' `brctl`, the reference.
-const BRCTL: &[Need] = &[
-    Need::Root,
-    Need::Tool("ip"),
-    Need::Tool("nsenter"),
-    Need::Tool("mount"),
-    Need::Tool("brctl"),
-];
+const BRCTL: &[Need] = kernel_and![Need::Tool("brctl")];
 
 pub fn cases() -> Vec<Case> {
     vec![

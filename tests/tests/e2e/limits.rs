@@ -12,16 +12,10 @@ use cnm_tests::needs::Need;
 use cnm_tests::remote::{
     grpc_call, grpc_frame, noise, send_and_await_close, GrpcReply, Listener, RemoteHost,
 };
-use cnm_tests::{case, Case, KERNEL};
+use cnm_tests::{case, kernel_and, Case, KERNEL};
 
 /// [`KERNEL`] plus curl, the raw HTTP/2 client.
-const KERNEL_CURL: &[Need] = &[
-    Need::Root,
-    Need::Tool("ip"),
-    Need::Tool("nsenter"),
-    Need::Tool("mount"),
-    Need::Tool("curl"),
-];
+const KERNEL_CURL: &[Need] = kernel_and![Need::Tool("curl")];
 
 /// cnmd's connection budget for all TCP listeners together.
 const MAX_TCP_CONNECTIONS: usize = 128;

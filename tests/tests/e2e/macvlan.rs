@@ -10,7 +10,7 @@ use cnm_tests::addr::cidr_contains;
 use cnm_tests::cli::assert_stderr_mentions;
 use cnm_tests::inspect::addr_of;
 use cnm_tests::needs::which;
-use cnm_tests::snapshot::{assert_unchanged, snapshot};
+use cnm_tests::snapshot::assert_refused_unchanged;
 use cnm_tests::vm::{cnm_vm, VmOutcome};
 use cnm_tests::{case, kernel, Case, Container, Host, Need, KERNEL, KERNEL_PING};
 
@@ -82,18 +82,7 @@ const HOST_ON_LAN: &str = "192.168.77.1";
 fn lan(host: &Host, switch: Option<Hairpin>) -> Container {
     let lan = host.container("lan");
     let ok = |out: cnm_tests::exec::CmdOutput| assert!(out.success(), "{out}");
-    ok(host.ip(&[
-        "link",
-        "add",
-        "lan0",
-        "type",
-        "veth",
-        "peer",
-        "name",
-        "eth0",
-        "netns",
-        lan.name(),
-    ]));
+    host.ns().add_veth("lan0", lan.ns(), "eth0");
     ok(host.ip(&["addr", "add", &format!("{HOST_ON_LAN}/24"), "dev", "lan0"]));
     ok(host.ip(&["link", "set", "lan0", "up"]));
     ok(lan.ip(&["link", "set", "eth0", "up"]));
@@ -247,16 +236,27 @@ fn bridge_mode_on_the_parents_lan() {
     );
 }
 
+/// The LAN behind a switch set to `hairpin`, and c1 and c2 on macvlan
+/// network `mv` in `mode`; returns the LAN, c1, c2 and c2's address.
+fn pair_in_mode(
+    host: &Host,
+    hairpin: Hairpin,
+    mode: &str,
+) -> (Container, Container, Container, String) {
+    let lan = lan(host, Some(hairpin));
+    create_on_lan(host, "mv", &["-o", &format!("macvlan_mode={mode}")]);
+    let (c1, c2) = (host.container("c1"), host.container("c2"));
+    host.connect_named("mv", &c1, &[]);
+    host.connect_named("mv", &c2, &[]);
+    let a2 = address(host, "mv", &c2);
+    (lan, c1, c2, a2)
+}
+
 /// Private: containers never talk to each other, even through a switch that
 /// sends frames back (hairpin on), but reach the LAN.
 fn private_mode_isolates_containers() {
     let host = Host::start();
-    let lan = lan(&host, Some(Hairpin::On));
-    create_on_lan(&host, "mv", &["-o", "macvlan_mode=private"]);
-    let (c1, c2) = (host.container("c1"), host.container("c2"));
-    host.connect_named("mv", &c1, &[]);
-    host.connect_named("mv", &c2, &[]);
-    let a2 = address(&host, "mv", &c2);
+    let (lan, c1, c2, a2) = pair_in_mode(&host, Hairpin::On, "private");
     assert_reaches(&c1, LAN_ROUTER);
     assert_reaches(&c2, LAN_ROUTER);
     assert_cannot_reach(&c1, &a2);
@@ -267,12 +267,7 @@ fn private_mode_isolates_containers() {
 /// only when the switch hairpins; they reach the LAN either way.
 fn vepa_mode_needs_a_hairpin_switch() {
     let host = Host::start();
-    let lan = lan(&host, Some(Hairpin::Off));
-    create_on_lan(&host, "mv", &["-o", "macvlan_mode=vepa"]);
-    let (c1, c2) = (host.container("c1"), host.container("c2"));
-    host.connect_named("mv", &c1, &[]);
-    host.connect_named("mv", &c2, &[]);
-    let a2 = address(&host, "mv", &c2);
+    let (lan, c1, _c2, a2) = pair_in_mode(&host, Hairpin::Off, "vepa");
     assert_reaches(&c1, LAN_ROUTER);
     assert_cannot_reach(&c1, &a2);
     set_hairpin(&lan, Hairpin::On);
@@ -422,12 +417,14 @@ fn vlan_parent_on_this_kernel() {
         "v10",
     ];
     if !kernel_knows(&host, "vlan") {
-        let before = snapshot(&host);
         let mut full = vec!["net", "create"];
         full.extend_from_slice(&args);
-        let out = host.cnm_err(&full);
-        assert_stderr_mentions(&out, &["802.1Q*CONFIG_VLAN_8021Q"]);
-        assert_unchanged("net create with parent=lan0.10", &before, &snapshot(&host));
+        assert_refused_unchanged(
+            &host,
+            "net create with parent=lan0.10",
+            &full,
+            &["802.1Q*CONFIG_VLAN_8021Q"],
+        );
         return;
     }
     create(&host, &args);
@@ -489,31 +486,30 @@ fn bad_requests_leave_nothing() {
         ),
     ];
     for (opts, needle) in cases {
-        let before = snapshot(&host);
         let mut args = vec!["net", "create", "-d", "macvlan"];
         args.extend_from_slice(opts);
         args.extend_from_slice(&subnet);
         args.push("second");
-        let out = host.cnm_err(&args);
-        assert_stderr_mentions(&out, &[needle]);
-        assert_unchanged(&args.join(" "), &before, &snapshot(&host));
+        assert_refused_unchanged(&host, &args.join(" "), &args, &[needle]);
     }
     // A parent carries one network (the first network has lan0): said at
     // create, not at the first connect.
-    let before = snapshot(&host);
-    let out = host.cnm_err(&[
-        "net",
-        "create",
-        "-d",
-        "macvlan",
-        "-o",
-        "parent=lan0",
-        "--subnet",
-        "10.21.0.0/24",
-        "third",
-    ]);
-    assert_stderr_mentions(&out, &["`lan0` is already used by macvlan network `first`"]);
-    assert_unchanged("second network on lan0", &before, &snapshot(&host));
+    assert_refused_unchanged(
+        &host,
+        "second network on lan0",
+        &[
+            "net",
+            "create",
+            "-d",
+            "macvlan",
+            "-o",
+            "parent=lan0",
+            "--subnet",
+            "10.21.0.0/24",
+            "third",
+        ],
+        &["`lan0` is already used by macvlan network `first`"],
+    );
 }
 
 /// `-d ipvlan`: refused with the reason on a kernel without ipvlan (this
@@ -538,13 +534,12 @@ fn ipvlan_on_this_kernel() {
         assert_eq!(host.inspect("ipv").driver, "ipvlan");
         return;
     }
-    let before = snapshot(&host);
-    let out = host.cnm_err(&args);
-    assert_stderr_mentions(
-        &out,
+    assert_refused_unchanged(
+        &host,
+        "net create -d ipvlan",
+        &args,
         &["driver ipvlan cannot create networks*no ipvlan links*CONFIG_IPVLAN"],
     );
-    assert_unchanged("net create -d ipvlan", &before, &snapshot(&host));
     // Asked again, the answer is the same (detected once, not half-made).
     let out = host.cnm_err(&args);
     assert_stderr_mentions(&out, &["CONFIG_IPVLAN"]);

@@ -8,19 +8,12 @@ use std::process::Command;
 use cnm_tests::binaries;
 use cnm_tests::exec::{run, CmdOutput};
 use cnm_tests::netns::{unique_base_name, NetNs};
-use cnm_tests::{case, Case, Host, Need};
+use cnm_tests::{case, kernel_and, Case, Host, Need};
 
 use crate::create::create;
 
 /// [`cnm_tests::KERNEL`] plus curl, the scraper.
-const SCRAPE: &[Need] = &[
-    Need::Root,
-    Need::Tool("ip"),
-    Need::Tool("nsenter"),
-    Need::Tool("mount"),
-    Need::Tool("curl"),
-    Need::Tool("ss"),
-];
+const SCRAPE: &[Need] = kernel_and![Need::Tool("curl"), Need::Tool("ss")];
 
 pub fn cases() -> Vec<Case> {
     vec![

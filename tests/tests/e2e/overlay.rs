@@ -93,7 +93,12 @@ pub(crate) fn listed_as_global(host: &Host, name: &str) -> bool {
 
 /// Connects `c` on `host` and returns its IPv4 address (no prefix).
 pub(crate) fn connect(host: &Host, net: &str, c: &Container) -> String {
-    host.connect_named(net, c, &[]);
+    connect_with(host, net, c, &[])
+}
+
+/// [`connect`] with `extra` flags for `cnm net connect`.
+pub(crate) fn connect_with(host: &Host, net: &str, c: &Container, extra: &[&str]) -> String {
+    host.connect_named(net, c, extra);
     let addrs = c.ipv4_addrs("eth0");
     let first = addrs.first().expect("an IPv4 address on eth0");
     first.split('/').next().unwrap_or_default().to_owned()

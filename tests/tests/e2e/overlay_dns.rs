@@ -8,18 +8,14 @@ use std::time::Duration;
 
 use cnm_tests::cluster::Cluster;
 use cnm_tests::exec::eventually;
-use cnm_tests::{case, Case, Container, Host, Need};
+use cnm_tests::{case, kernel_and, Case, Container, Host, Need};
 
 use crate::dns::{dig, dig_status};
-use crate::overlay::{connect, create_overlay, listed_as_global, wait_until};
+use crate::overlay::{connect, connect_with, create_overlay, wait_until};
 
 /// [`cnm_tests::cluster::CLUSTER`] plus `dig` (dnsutils) for the queries and
 /// `nft` for the bridge network next to the overlay.
-const CLUSTER_DNS: &[Need] = &[
-    Need::Root,
-    Need::Tool("ip"),
-    Need::Tool("nsenter"),
-    Need::Tool("mount"),
+const CLUSTER_DNS: &[Need] = kernel_and![
     Need::Tool("busybox"),
     Need::Tool("etcd"),
     Need::Tool("dig"),
@@ -49,10 +45,7 @@ pub fn cases() -> Vec<Case> {
 /// Connects `c` with `aliases` and returns its IPv4 address.
 fn connect_with_aliases(host: &Host, net: &str, c: &Container, aliases: &[&str]) -> String {
     let extra: Vec<&str> = aliases.iter().flat_map(|a| ["--alias", *a]).collect();
-    host.connect_named(net, c, &extra);
-    let addrs = c.ipv4_addrs("eth0");
-    let first = addrs.first().expect("an IPv4 address on eth0");
-    first.split('/').next().unwrap_or_default().to_owned()
+    connect_with(host, net, c, &extra)
 }
 
 /// Waits (≤ 5 s) until `name`, asked from `c` at `server`, answers exactly
@@ -184,20 +177,12 @@ fn names_stay_in_their_network() {
         );
     }
     // `-o dns=false` turns it off on every host.
-    a.cnm_ok(&[
-        "net",
-        "create",
-        "-d",
-        "overlay",
-        "--subnet",
-        "10.96.3.0/24",
-        "-o",
-        "dns=false",
+    create_overlay(
+        &cluster.hosts,
         "quiet",
-    ]);
-    wait_until(Duration::from_secs(5), "network listed", || {
-        listed_as_global(c, "quiet")
-    });
+        "10.96.3.0/24",
+        &["-o", "dns=false"],
+    );
     let (q1, q2) = (b.container("q1"), c.container("q2"));
     let i_q1 = connect(b, "quiet", &q1);
     connect(c, "quiet", &q2);

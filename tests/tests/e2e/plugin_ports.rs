@@ -24,7 +24,7 @@ use cnm_drivers::{
 use cnm_plugin::RemoteDriver;
 use cnm_tests::cli::assert_stderr_mentions;
 use cnm_tests::netns::NetNs;
-use cnm_tests::plugin::{DriverPlugin, InProcessPlugin, ServeFn};
+use cnm_tests::plugin::{CallLog, DriverPlugin, RecordingPlugin};
 use cnm_tests::traffic::{expect_not_served, expect_served, sock, tcp_request, EchoServer, Proto};
 use cnm_tests::{case, Case, Host, KERNEL};
 
@@ -53,7 +53,7 @@ fn plugin_publishes_ports() {
         &host.dir().join("inner.sock"),
         &host.dir().join("inner.log"),
     );
-    let mut proxy = ProxyPlugin::start(host.ns(), &socket_of(&host, "proxyplug"), bridge.socket());
+    let mut proxy = proxy_plugin(host.ns(), &socket_of(&host, "proxyplug"), bridge.socket());
     create(
         &host,
         &["-d", "proxyplug", "--subnet", "10.81.0.0/24", "pnet"],
@@ -133,7 +133,7 @@ fn plugin_that_cannot_publish_refuses() {
         &host.dir().join("inner.sock"),
         &host.dir().join("inner.log"),
     );
-    let proxy = ProxyPlugin::start(host.ns(), &socket_of(&host, "proxyplug"), bridge.socket());
+    let proxy = proxy_plugin(host.ns(), &socket_of(&host, "proxyplug"), bridge.socket());
     create(
         &host,
         &["-d", "plainplug", "--subnet", "10.83.0.0/24", "plain"],
@@ -165,62 +165,34 @@ fn plugin_that_cannot_publish_refuses() {
     host.connect_named("pnet", &c1, &["-p", "5353:53"]);
 }
 
-/// Every publish and revoke the proxy plugin was asked, in order.
-type Calls = Arc<Mutex<Vec<String>>>;
-
 /// The proxy driver, served by a runtime whose threads live in the test
-/// host's namespace (its listeners must be there).
-struct ProxyPlugin {
-    calls: Calls,
-    plugin: InProcessPlugin,
-}
-
-impl ProxyPlugin {
-    fn start(ns: &NetNs, socket: &Path, inner: &Path) -> ProxyPlugin {
-        let calls = Calls::default();
-        let (log, inner) = (calls.clone(), inner.to_owned());
-        let serve: ServeFn = Box::new(move |socket| {
-            let driver = Arc::new(ProxyDriver {
-                inner: RemoteDriver::new("proxyplug-inner", inner.clone(), None),
-                calls: log.clone(),
-                proxies: Mutex::default(),
-            });
-            Box::pin(async move {
-                if let Err(err) =
-                    cnm_plugin::serve_until(driver, &socket, std::future::pending()).await
-                {
-                    eprintln!("proxy plugin: {err}");
-                }
-            })
+/// host's namespace (its listeners must be there). It records every publish
+/// and revoke it is asked; a restart drops its proxies and connections.
+fn proxy_plugin(ns: &NetNs, socket: &Path, inner: &Path) -> RecordingPlugin {
+    let inner = inner.to_owned();
+    RecordingPlugin::start(socket, Some(ns), move |calls, socket| {
+        let driver = Arc::new(ProxyDriver {
+            inner: RemoteDriver::new("proxyplug-inner", inner.clone(), None),
+            calls,
+            proxies: Mutex::default(),
         });
-        let plugin = InProcessPlugin::start(socket, Some(ns), serve);
-        ProxyPlugin { calls, plugin }
-    }
-
-    fn calls(&self) -> Vec<String> {
-        self.calls.lock().expect("calls").clone()
-    }
-
-    /// Drops the plugin, its proxies and connections, and serves anew.
-    fn restart(&mut self) {
-        self.plugin.kill();
-        self.calls.lock().expect("calls").clear();
-        self.plugin.serve();
-    }
+        Box::pin(async move {
+            if let Err(err) = cnm_plugin::serve_until(driver, &socket, std::future::pending()).await
+            {
+                eprintln!("proxy plugin: {err}");
+            }
+        })
+    })
 }
 
 struct ProxyDriver {
     inner: RemoteDriver,
-    calls: Calls,
+    calls: CallLog,
     /// Listening sockets by endpoint id.
     proxies: Mutex<BTreeMap<String, Vec<Arc<TcpListener>>>>,
 }
 
 impl ProxyDriver {
-    fn record(&self, call: String) {
-        self.calls.lock().expect("calls").push(call);
-    }
-
     fn stop(&self, endpoint: &str) {
         for listener in self
             .proxies
@@ -329,7 +301,8 @@ impl Driver for ProxyDriver {
         ports: &[PortBinding],
     ) -> Result<(), DriverError> {
         let text: Vec<String> = ports.iter().map(ToString::to_string).collect();
-        self.record(format!("program {} {}", ep.id, text.join(",")));
+        self.calls
+            .record(format!("program {} {}", ep.id, text.join(",")));
         let refuse = |reason: String| DriverError::InvalidSpec {
             object: format!("endpoint {}", ep.id),
             reason,
@@ -368,7 +341,7 @@ impl Driver for ProxyDriver {
         _net: &NetworkSpec,
         ep: &EndpointSpec,
     ) -> Result<(), DriverError> {
-        self.record(format!("revoke {}", ep.id));
+        self.calls.record(format!("revoke {}", ep.id));
         self.stop(&ep.id);
         Ok(())
     }

@@ -21,7 +21,7 @@ use cnm_tests::cli::assert_stderr_mentions;
 use cnm_tests::conformance::driver_conformance;
 use cnm_tests::inspect::addr_of;
 use cnm_tests::netns::{unique_base_name, NetNs};
-use cnm_tests::plugin::{DriverPlugin, InProcessPlugin, ServeFn};
+use cnm_tests::plugin::{CallLog, DriverPlugin, RecordingPlugin};
 use cnm_tests::{case, kernel, Case, Container, Host, KERNEL, KERNEL_PING};
 use ipnetwork::IpNetwork;
 
@@ -307,7 +307,7 @@ fn unknown_driver_says_where_it_looked() {
 fn ipam_plugin_serves_addresses() {
     let host = Host::start();
     let socket = plugin_socket(&host, "testipam");
-    let mut ipam = IpamPlugin::start(&socket);
+    let mut ipam = ipam_plugin(&socket);
     let id = create(
         &host,
         &[
@@ -364,56 +364,29 @@ fn ipam_plugin_serves_addresses() {
 
 /// An IPAM plugin served from this test process through `cnm_plugin`: the
 /// way a third party writes one. Hands out 10.123.0.0/24 from .100 up.
-struct IpamPlugin {
-    calls: Arc<Mutex<Vec<String>>>,
-    plugin: InProcessPlugin,
-}
-
-impl IpamPlugin {
-    fn start(socket: &Path) -> IpamPlugin {
-        let calls: Arc<Mutex<Vec<String>>> = Arc::default();
-        let log = calls.clone();
-        let serve: ServeFn = Box::new(move |socket| {
-            let ipam = Arc::new(TestIpam {
-                calls: log.clone(),
-                held: Mutex::default(),
-            });
-            Box::pin(async move {
-                if let Err(err) =
-                    cnm_plugin::serve_ipam_until(ipam, &socket, std::future::pending()).await
-                {
-                    eprintln!("test IPAM plugin: {err}");
-                }
-            })
+fn ipam_plugin(socket: &Path) -> RecordingPlugin {
+    RecordingPlugin::start(socket, None, |calls, socket| {
+        let ipam = Arc::new(TestIpam {
+            calls,
+            held: Mutex::default(),
         });
-        let plugin = InProcessPlugin::start(socket, None, serve);
-        IpamPlugin { calls, plugin }
-    }
-
-    /// Calls since the last (re)start.
-    fn calls(&self) -> Vec<String> {
-        self.calls.lock().expect("calls").clone()
-    }
-
-    /// Drops the plugin's state and connections and serves anew.
-    fn restart(&mut self) {
-        self.plugin.kill();
-        self.calls.lock().expect("calls").clear();
-        self.plugin.serve();
-    }
+        Box::pin(async move {
+            if let Err(err) =
+                cnm_plugin::serve_ipam_until(ipam, &socket, std::future::pending()).await
+            {
+                eprintln!("test IPAM plugin: {err}");
+            }
+        })
+    })
 }
 
 struct TestIpam {
-    calls: Arc<Mutex<Vec<String>>>,
+    calls: CallLog,
     /// Addresses handed out.
     held: Mutex<Vec<IpAddr>>,
 }
 
 impl TestIpam {
-    fn record(&self, call: String) {
-        self.calls.lock().expect("calls").push(call);
-    }
-
     fn pool() -> Pool {
         Pool {
             subnet: "10.123.0.0/24".parse().expect("cidr"),
@@ -435,7 +408,7 @@ impl IpamDriver for TestIpam {
             .iter()
             .map(|(k, v)| format!("{k}={v}"))
             .collect();
-        self.record(format!(
+        self.calls.record(format!(
             "request_pools {} {}",
             req.network_name,
             options.join(",")
@@ -450,7 +423,7 @@ impl IpamDriver for TestIpam {
 
     fn restore_pools(&self, net: &PoolsRestore) -> Result<(), IpamDriverError> {
         let subnets: Vec<String> = net.pools.iter().map(|p| p.subnet.to_string()).collect();
-        self.record(format!(
+        self.calls.record(format!(
             "restore_pools {} {} {:?}",
             net.network_name,
             subnets.join(","),
@@ -461,7 +434,7 @@ impl IpamDriver for TestIpam {
     }
 
     fn release_pools(&self, network_id: &str) -> Result<(), IpamDriverError> {
-        self.record(format!("release_pools {network_id}"));
+        self.calls.record(format!("release_pools {network_id}"));
         self.held.lock().expect("held").clear();
         Ok(())
     }
@@ -488,12 +461,12 @@ impl IpamDriver for TestIpam {
         };
         held.push(addr);
         drop(held);
-        self.record(format!("request_address {addr}"));
+        self.calls.record(format!("request_address {addr}"));
         IpNetwork::new(addr, 24).map_err(|e| IpamDriverError::Failed(e.to_string()))
     }
 
     fn release_address(&self, _network_id: &str, addr: IpAddr) -> Result<(), IpamDriverError> {
-        self.record(format!("release_address {addr}"));
+        self.calls.record(format!("release_address {addr}"));
         self.held.lock().expect("held").retain(|a| *a != addr);
         Ok(())
     }

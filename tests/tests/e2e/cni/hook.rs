@@ -10,6 +10,7 @@ use std::time::Duration;
 use cnm_tests::addr::cidr_contains;
 use cnm_tests::binaries;
 use cnm_tests::exec::{eventually, run, run_with_input, wait_deadline, CmdOutput};
+use cnm_tests::rootfs::build_busybox;
 use cnm_tests::Host;
 use serde_json::{json, Value};
 
@@ -28,10 +29,7 @@ impl RuncContainer {
     fn run(dir: &Path, id: &str, hook_args: &[String]) -> Result<RuncContainer, String> {
         let bundle = dir.join("bundle");
         std::fs::create_dir_all(&bundle).expect("bundle dir");
-        let rootfs = run(Command::new(binaries::cnm())
-            .args(["rootfs", "busybox"])
-            .arg(bundle.join("rootfs")));
-        assert!(rootfs.success(), "build rootfs: {rootfs}");
+        build_busybox(&bundle.join("rootfs"));
         let spec = run(Command::new("runc")
             .arg("spec")
             .arg("--bundle")
