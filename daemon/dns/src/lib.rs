@@ -13,7 +13,7 @@ pub mod supervise;
 pub mod upstream;
 pub mod wire;
 
-pub use server::{stats_path, DnsStats};
+pub use server::{nudge, nudge_path, stats_path, DnsStats};
 pub use snapshot::{
     is_valid_name, Member, MemberBuilder, NetworkBuilder, NetworkRecords, Snapshot, SnapshotError,
 };

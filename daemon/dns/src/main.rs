@@ -42,6 +42,10 @@ struct Args {
     /// Idle TCP connections are closed after this many milliseconds.
     #[arg(long, default_value_t = 10_000)]
     tcp_idle_timeout_ms: u64,
+    /// How often the snapshot and resolv.conf are checked for changes, in
+    /// milliseconds (cnmd's nudges make a new snapshot seen at once).
+    #[arg(long, default_value_t = 25)]
+    poll_interval_ms: u64,
 }
 
 fn main() -> ExitCode {
@@ -99,6 +103,7 @@ fn run(args: &Args) -> anyhow::Result<()> {
         max_forwards: args.max_forwards,
         forward_timeout: Duration::from_millis(args.forward_timeout_ms),
         tcp_idle_timeout: Duration::from_millis(args.tcp_idle_timeout_ms),
+        poll_interval: Duration::from_millis(args.poll_interval_ms.max(1)),
         ..ServerConfig::default()
     };
     // one runtime thread is plenty for forwards, TCP and the watcher, and

@@ -5,12 +5,14 @@
 mod bind;
 mod listeners;
 mod mmsg;
+mod nudge;
 mod shared;
 mod stats;
 mod tcp;
 mod udp;
 mod watch;
 
+pub use nudge::{nudge, nudge_path};
 pub use stats::{stats_path, DnsStats};
 
 use std::future::Future;
@@ -24,6 +26,7 @@ use crate::records::RecordIndex;
 use crate::snapshot::{Snapshot, SnapshotError};
 use crate::upstream::read_resolv_conf;
 use listeners::ListenerSet;
+use nudge::NudgeListener;
 use shared::Shared;
 use watch::Watcher;
 
@@ -44,7 +47,8 @@ pub struct ServerConfig {
     pub tcp_idle_timeout: Duration,
     /// TCP connections open at most; more are closed at once.
     pub max_tcp_connections: usize,
-    /// How often the snapshot and resolv.conf are checked for changes.
+    /// How often the snapshot and resolv.conf are checked for changes
+    /// (cnmd also nudges after each snapshot it writes, see `nudge`).
     pub poll_interval: Duration,
     /// After SIGTERM, keep serving this long before closing the sockets.
     pub drain: Duration,
@@ -126,25 +130,26 @@ pub async fn serve(
 
     let mut tick = interval(config.poll_interval);
     tick.set_missed_tick_behavior(MissedTickBehavior::Delay);
+    let nudges = NudgeListener::bind(&config.snapshot);
     let stats_file = stats_path(&config.snapshot);
     let mut last_stats = Instant::now();
     tokio::pin!(shutdown);
     loop {
         tokio::select! {
             () = &mut shutdown => break,
-            _ = tick.tick() => {
-                if last_stats.elapsed() >= STATS_EVERY {
-                    last_stats = Instant::now();
-                    if let Err(e) = shared.counters.totals().write(&stats_file) {
-                        tracing::debug!(error = %e, "cannot write the query counters");
-                    }
-                }
-                watcher.poll(&shared, &mut listeners).await;
-                if watcher.orphaned() {
-                    tracing::warn!(path = %config.snapshot.display(), "the snapshot's directory is gone; nothing left to serve, exiting");
-                    break;
-                }
+            _ = tick.tick() => {}
+            () = nudges.nudged() => {}
+        }
+        if last_stats.elapsed() >= STATS_EVERY {
+            last_stats = Instant::now();
+            if let Err(e) = shared.counters.totals().write(&stats_file) {
+                tracing::debug!(error = %e, "cannot write the query counters");
             }
+        }
+        watcher.poll(&shared, &mut listeners).await;
+        if watcher.orphaned() {
+            tracing::warn!(path = %config.snapshot.display(), "the snapshot's directory is gone; nothing left to serve, exiting");
+            break;
         }
     }
     drain(&config, &shared, listeners).await;

@@ -19,15 +19,32 @@ use crate::support::lab::{back, front, ip, standard_lab, Lab, C1, FRONT_GW};
 use crate::support::netns::{in_netns, ip_batch};
 use crate::support::resolver::{alive, pid_of, read_ready, Resolver, BIN};
 
-/// A replaced snapshot is served without a restart. How soon (cnm promises
-/// 100 ms from connect to answer) is measured by bench/dns_follow.py, not
-/// by a timed test.
+/// A replaced snapshot is served without a restart, found by polling. How
+/// soon (cnm promises 100 ms from connect to answer) is measured by
+/// bench/dns_follow.py, not by a timed test.
 #[test]
 fn snapshot_changes_are_visible() {
     let Some(lab) = standard_lab("swap", false, &[]) else {
         return;
     };
     let _resolver = Resolver::start(&lab, &[]);
+    expect_swaps_served(&lab, |_| {});
+}
+
+/// With polling all but off, a nudge after each write (what cnmd sends)
+/// is what gets the new snapshot served.
+#[test]
+fn nudged_snapshot_is_served_before_the_next_poll() {
+    let Some(lab) = standard_lab("nudge", false, &[]) else {
+        return;
+    };
+    let _resolver = Resolver::start(&lab, &["--poll-interval-ms", "600000"]);
+    expect_swaps_served(&lab, |lab| cnm_dns::nudge(&lab.snapshot));
+}
+
+/// Writes three new generations, each with one new name, calls `after_write`
+/// and waits (2 s at most) until the new name is answered.
+fn expect_swaps_served(lab: &Lab, after_write: impl Fn(&Lab)) {
     assert_eq!(
         query(&lab.c1.name, FRONT_GW, "newbie", RecordType::A).rcode,
         ResponseCode::NXDomain
@@ -38,9 +55,10 @@ fn snapshot_changes_are_visible() {
             .network(front(&[&name]))
             .network(back(false))
             .build()
-            .unwrap();
+            .expect("build the snapshot");
         let written = Instant::now();
         lab.write(&snapshot);
+        after_write(lab);
         loop {
             let reply = query(&lab.c1.name, FRONT_GW, &name, RecordType::A);
             if reply.data == ["10.88.0.2"] {
